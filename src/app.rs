@@ -1,0 +1,201 @@
+//! The router with its whole layer stack in one readable place, and the server lifecycle:
+//! start (open storage, migrate, seed, spawn the writer, bind) and graceful stop.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Router, ServiceExt};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower::Layer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::db::writer::{self, WriterHandle, WriterOptions, WriterPause, WriterTask};
+use crate::db::{self, OpenError};
+use crate::error::{ApiError, ApiResult};
+use crate::routes;
+use crate::state::AppState;
+
+/// Build the application router for `state`.
+pub fn build_router(state: AppState) -> Router {
+    let (api, doc) = routes::api_router();
+    let doc = Arc::new(doc);
+    let body_limit = state.config.server.body_limit_bytes;
+    api.route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .with_state(state)
+        .layer(middleware::map_response(standard_405))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(middleware::from_fn(request_id))
+}
+
+/// Requests span keyed by the route template (low cardinality) and the request id.
+fn request_span(req: &Request) -> tracing::Span {
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+    tracing::info_span!("request", method = %req.method(), route, path = req.uri().path(), request_id)
+}
+
+/// axum answers a known path with a wrong method by an empty 405; give it the standard body and
+/// keep its `Allow` header.
+async fn standard_405(resp: Response) -> Response {
+    if resp.status() != StatusCode::METHOD_NOT_ALLOWED || resp.headers().contains_key(header::CONTENT_TYPE) {
+        return resp;
+    }
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let mut out = ApiError::MethodNotAllowed.into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
+}
+
+fn valid_request_id(v: &HeaderValue) -> bool {
+    let b = v.as_bytes();
+    (1..=128).contains(&b.len()) && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+/// Echo a valid incoming `X-Request-Id`, or assign a new UUID; visible to the request span.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = match req.headers().get("x-request-id") {
+        Some(v) if valid_request_id(v) => v.clone(),
+        _ => HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static("invalid")),
+    };
+    req.headers_mut().insert("x-request-id", id.clone());
+    let mut resp = next.run(req).await;
+    resp.headers_mut().insert("x-request-id", id);
+    resp
+}
+
+/// Both `/api/boards` and `/api/boards/` reach the same route: trim one trailing slash before
+/// routing (everything but `/` itself and the `/docs/` explorer).
+async fn trim_trailing_slash(mut req: Request<Body>, next: Next) -> Response {
+    let path = req.uri().path();
+    if path.len() > 1 && path.ends_with('/') && !path.starts_with("/docs") {
+        let trimmed = &path[..path.len() - 1];
+        let new = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(uri) = new.parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    next.run(req).await
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("another process holds {0}: is a server already running on this database?")]
+    Locked(String),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Take the exclusive lock on `<data dir>/kanban.lock` (released when the file is dropped).
+pub fn lock_data_dir(config: &Config) -> Result<File, StartError> {
+    let dir = config.data_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
+    let path = dir.join("kanban.lock");
+    let file = File::create(&path).map_err(|e| StartError::DataDir(path.display().to_string(), e))?;
+    file.try_lock().map_err(|_| StartError::Locked(path.display().to_string()))?;
+    Ok(file)
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    writer: WriterHandle,
+    writer_task: WriterTask,
+    grace: Duration,
+    _lock: File,
+}
+
+impl Server {
+    /// Open storage (migrating, and seeding a brand-new database), start the writer and listen on
+    /// `server.host:server.port` (port 0 picks a free one).
+    pub async fn start(config: Config) -> Result<Server, StartError> {
+        let lock = lock_data_dir(&config)?;
+        let mut conn = db::open_writer(&config.database).await?;
+        let is_new = db::migrate(&mut conn).await?;
+        db::quick_check(&mut conn).await?;
+        if is_new {
+            db::seed_default_board(&mut conn).await?;
+        }
+        let read = db::open_read_pool(&config.database).await?;
+        let (writer, writer_task) = writer::spawn(
+            conn,
+            WriterOptions {
+                queue_capacity: config.database.writer_queue_capacity,
+                max_batch: config.database.writer_max_batch,
+                queue_wait: Duration::from_millis(config.database.writer_queue_wait_ms),
+            },
+        );
+        let addr = config.listen_addr();
+        let listener = TcpListener::bind(&addr).await.map_err(|e| StartError::Bind(addr.clone(), e))?;
+        let local = listener.local_addr().map_err(|e| StartError::Bind(addr, e))?;
+        let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+        let state = AppState { db: read, writer: writer.clone(), config: Arc::new(config) };
+        let app = middleware::from_fn(trim_trailing_slash).layer(build_router(state));
+        let (shutdown, stop_rx) = oneshot::channel::<()>();
+        let serving = tokio::spawn(async move {
+            axum::serve(listener, ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app))
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+        });
+        tracing::info!(addr = %local, "listening on {local}");
+        Ok(Server { addr: local, shutdown, serving, writer, writer_task, grace, _lock: lock })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Hold the writer (see [`WriterHandle::pause`]).
+    pub async fn pause_writer(&self) -> ApiResult<WriterPause> {
+        self.writer.pause().await
+    }
+
+    pub fn committed_batches(&self) -> u64 {
+        self.writer.committed_batches()
+    }
+
+    /// Stop accepting, let in-flight requests finish (up to the grace period), then drain the
+    /// writer queue, checkpoint the WAL and release the lock.
+    pub async fn stop(self) -> Result<(), StartError> {
+        let _ = self.shutdown.send(());
+        let mut serving = self.serving;
+        let served = match tokio::time::timeout(self.grace, &mut serving).await {
+            Ok(joined) => joined.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            Err(_) => {
+                tracing::warn!("in-flight requests did not finish within the grace period; aborting them");
+                serving.abort();
+                Ok(())
+            }
+        };
+        drop(self.writer);
+        self.writer_task.shutdown().await;
+        served.map_err(StartError::Serve)
+    }
+}

@@ -1,0 +1,199 @@
+//! The `Caller` extractor: resolves every request to an authenticated user or an anonymous actor
+//! (`auth.md` §3, `api.md` 1.11), and checks a route's minimum role.
+//!
+//! Accounts and tokens are not issued yet, so no bearer token can verify: a request carrying
+//! `Authorization` is answered 401 even when anonymous access is on, exactly as it will be for an
+//! invalid token once accounts exist. Token verification plugs into [`verify_bearer`].
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use chrono::Utc;
+
+use crate::config::AnonymousRole;
+use crate::db;
+use crate::domain::time::format_ts;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Roles, lowest first, so `>=` means "at least".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Agent,
+    Pm,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Agent => "agent",
+            Role::Pm => "pm",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role anonymous callers get, if any.
+    pub fn for_anonymous(setting: AnonymousRole) -> Option<Role> {
+        match setting {
+            AnonymousRole::None => None,
+            AnonymousRole::Viewer => Some(Role::Viewer),
+            AnonymousRole::Agent => Some(Role::Agent),
+            AnonymousRole::Pm => Some(Role::Pm),
+        }
+    }
+}
+
+/// An authenticated account.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
+/// The resolved caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: Option<AuthUser>,
+    /// Effective role: the user's, else the anonymous role (None: anonymous access is off).
+    pub role: Option<Role>,
+    /// A real anonymous name: the session's username, else `X-Username`.
+    pub anonymous_name: Option<String>,
+}
+
+impl Caller {
+    /// 401 for anonymous callers without the role, 403 for authenticated ones.
+    pub fn require(&self, min: Role) -> ApiResult<()> {
+        match (self.role, &self.user) {
+            (Some(role), _) if role >= min => Ok(()),
+            (_, None) => Err(ApiError::Unauthorized("Authentication required".into())),
+            (_, Some(_)) => Err(ApiError::Forbidden(format!("Requires role {} or higher", min.as_str()))),
+        }
+    }
+
+    pub fn has_role(&self, min: Role) -> bool {
+        self.role.is_some_and(|r| r >= min)
+    }
+
+    /// Scope of idempotency keys: `user:<id>` or `anon`.
+    pub fn principal(&self) -> String {
+        match &self.user {
+            Some(u) => format!("user:{}", u.id),
+            None => "anon".to_owned(),
+        }
+    }
+
+    pub fn username(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.username.as_str())
+    }
+
+    /// The actor name: username, else session username / `X-Username`, else `"anonymous"`.
+    pub fn actor_name(&self) -> &str {
+        self.username().or(self.anonymous_name.as_deref()).unwrap_or("anonymous")
+    }
+
+    /// `changed_by` of history rows: the username; else the body's attribution field; else the
+    /// anonymous actor's real name; else `"system"`.
+    pub fn changed_by(&self, attribution: Option<&str>) -> String {
+        self.username().or(attribution).or(self.anonymous_name.as_deref()).unwrap_or("system").to_owned()
+    }
+}
+
+/// Verify a bearer token. No tokens are issued yet, so none verifies.
+async fn verify_bearer(_state: &AppState, _token: &str) -> ApiResult<AuthUser> {
+    Err(ApiError::Unauthorized("Invalid or expired token".into()))
+}
+
+/// The anonymous session id: cookie `session_id` wins over header `X-Session-Id`.
+pub fn session_id(headers: &HeaderMap) -> Option<String> {
+    let from_cookie = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == "session_id")
+        .map(|(_, value)| value.trim().to_owned());
+    from_cookie
+        .or_else(|| headers.get("x-session-id").and_then(|v| v.to_str().ok()).map(|s| s.trim().to_owned()))
+        .filter(|s| !s.is_empty())
+}
+
+/// The oldest `last_activity` a session may have and still resolve.
+pub fn session_active_since(idle_days: u32) -> String {
+    format_ts(Utc::now() - chrono::Duration::days(i64::from(idle_days)))
+}
+
+async fn anonymous_name(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<String>> {
+    if let Some(id) = session_id(headers) {
+        let since = session_active_since(state.config.auth.anonymous_session_idle_days);
+        if let Some(session) = db::sessions::find(&state.db, &id, &since).await? {
+            return Ok(Some(session.username));
+        }
+    }
+    let header = headers.get("x-username").and_then(|v| v.to_str().ok()).map(str::trim);
+    Ok(header.filter(|n| (1..=100).contains(&n.chars().count())).map(str::to_owned))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Caller> {
+        if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+            let text = value.to_str().map_err(|_| ApiError::Unauthorized("Invalid authorization header".into()))?;
+            let token = match text.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                    token.trim()
+                }
+                _ => return Err(ApiError::Unauthorized("Invalid authorization header".into())),
+            };
+            let user = verify_bearer(state, token).await?;
+            return Ok(Caller { role: Some(user.role), user: Some(user), anonymous_name: None });
+        }
+        let anonymous_name = anonymous_name(state, &parts.headers).await?;
+        Ok(Caller { user: None, role: Role::for_anonymous(state.config.auth.anonymous_role), anonymous_name })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn anon(role: Option<Role>, name: Option<&str>) -> Caller {
+        Caller { user: None, role, anonymous_name: name.map(str::to_owned) }
+    }
+
+    #[test]
+    fn anonymous_without_the_role_gets_401_and_users_403() {
+        assert!(matches!(anon(None, None).require(Role::Viewer), Err(ApiError::Unauthorized(_))));
+        assert!(matches!(anon(Some(Role::Viewer), None).require(Role::Pm), Err(ApiError::Unauthorized(_))));
+        let user = Caller {
+            user: Some(AuthUser { id: 1, username: "a".into(), role: Role::Agent }),
+            role: Some(Role::Agent),
+            anonymous_name: None,
+        };
+        assert!(matches!(user.require(Role::Pm), Err(ApiError::Forbidden(m)) if m == "Requires role pm or higher"));
+        assert!(user.require(Role::Agent).is_ok());
+    }
+
+    #[test]
+    fn attribution_prefers_the_user_then_the_body_then_the_anonymous_name() {
+        assert_eq!(anon(Some(Role::Pm), None).changed_by(None), "system");
+        assert_eq!(anon(Some(Role::Pm), Some("zed")).changed_by(None), "zed");
+        assert_eq!(anon(Some(Role::Pm), Some("zed")).changed_by(Some("bob")), "bob");
+        assert_eq!(anon(Some(Role::Pm), None).actor_name(), "anonymous");
+    }
+
+    #[test]
+    fn session_cookie_wins_over_header() {
+        let mut h = HeaderMap::new();
+        h.insert("x-session-id", "hdr".parse().expect("header"));
+        assert_eq!(session_id(&h).as_deref(), Some("hdr"));
+        h.insert("cookie", "a=1; session_id=ck".parse().expect("header"));
+        assert_eq!(session_id(&h).as_deref(), Some("ck"));
+    }
+}

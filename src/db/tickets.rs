@@ -1,0 +1,364 @@
+//! `tickets`: list/get through the pool, every change inside writer commands with its history rows
+//! and its event.
+
+use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool};
+
+use crate::db::writer::WriteCtx;
+use crate::db::{boards, events, history};
+use crate::domain::columns::{invalid_column_message, resolve};
+use crate::domain::event::NewEvent;
+use crate::domain::history::Change;
+use crate::domain::precondition::{self, IfMatch};
+use crate::domain::ticket::{NewTicket, Ticket, TicketUpdate};
+use crate::domain::validation::Patch;
+use crate::error::{ApiError, ApiResult};
+
+/// One ticket, or 404 "Ticket not found".
+pub async fn get<'e, E: SqliteExecutor<'e>>(executor: E, id: i64) -> ApiResult<Ticket> {
+    let row =
+        sqlx::query_as::<_, Ticket>("SELECT * FROM tickets WHERE id = ?").bind(id).fetch_optional(executor).await?;
+    row.ok_or_else(|| ApiError::not_found("Ticket"))
+}
+
+/// A board's tickets ordered by their column's position on the board, then id (one query).
+pub async fn for_board(pool: &SqlitePool, board_id: i64) -> ApiResult<Vec<Ticket>> {
+    let rows = sqlx::query_as::<_, Ticket>(
+        "SELECT t.* FROM tickets t JOIN boards b ON b.id = t.board_id
+         LEFT JOIN json_each(b.columns) j ON j.value = t.current_column
+         WHERE t.board_id = ? ORDER BY j.key, t.id",
+    )
+    .bind(board_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows)
+}
+
+/// Filters of `GET /api/tickets/`, already validated (the column resolved when a board is given).
+#[derive(Debug, Default, Clone)]
+pub struct TicketFilter {
+    pub board_id: Option<i64>,
+    /// Exact column (board spelling) when `board_id` is given.
+    pub column_exact: Option<String>,
+    /// Case-insensitive column equality when no board is given.
+    pub column_nocase: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: Option<String>,
+    pub q: Option<String>,
+    pub created_after: Option<String>,
+    pub created_before: Option<String>,
+    pub updated_after: Option<String>,
+    pub updated_before: Option<String>,
+}
+
+/// Sortable columns; the SQL text comes from this fixed list only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Id,
+    CreatedAt,
+    UpdatedAt,
+    ColumnEnteredAt,
+    Priority,
+    Title,
+}
+
+impl SortKey {
+    pub fn parse(s: &str) -> Option<(SortKey, bool)> {
+        let (name, desc) = match s.strip_prefix('-') {
+            Some(rest) => (rest, true),
+            None => (s, false),
+        };
+        let key = match name {
+            "id" => SortKey::Id,
+            "created_at" => SortKey::CreatedAt,
+            "updated_at" => SortKey::UpdatedAt,
+            "column_entered_at" => SortKey::ColumnEnteredAt,
+            "priority" => SortKey::Priority,
+            "title" => SortKey::Title,
+            _ => return None,
+        };
+        Some((key, desc))
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            SortKey::Id => "id",
+            SortKey::CreatedAt => "created_at",
+            SortKey::UpdatedAt => "updated_at",
+            SortKey::ColumnEnteredAt => "column_entered_at",
+            SortKey::Priority => "priority",
+            SortKey::Title => "title",
+        }
+    }
+}
+
+const FILTER: &str = "WHERE (?1 IS NULL OR board_id = ?1)
+   AND (?2 IS NULL OR current_column = ?2)
+   AND (?3 IS NULL OR lower(current_column) = lower(?3))
+   AND (?4 IS NULL OR assignee = ?4)
+   AND (?5 IS NULL OR priority = ?5)
+   AND (?6 IS NULL OR instr(lower(title), lower(?6)) > 0 OR instr(lower(coalesce(description, '')), lower(?6)) > 0)
+   AND (?7 IS NULL OR created_at >= ?7)
+   AND (?8 IS NULL OR created_at < ?8)
+   AND (?9 IS NULL OR updated_at >= ?9)
+   AND (?10 IS NULL OR updated_at < ?10)";
+
+fn bind_filter<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments>,
+    f: &'q TicketFilter,
+) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments> {
+    q.bind(f.board_id)
+        .bind(&f.column_exact)
+        .bind(&f.column_nocase)
+        .bind(&f.assignee)
+        .bind(&f.priority)
+        .bind(&f.q)
+        .bind(&f.created_after)
+        .bind(&f.created_before)
+        .bind(&f.updated_after)
+        .bind(&f.updated_before)
+}
+
+/// One page of matching tickets and the total count.
+pub async fn list(
+    pool: &SqlitePool,
+    filter: &TicketFilter,
+    sort: (SortKey, bool),
+    page: i64,
+    page_size: i64,
+) -> ApiResult<(Vec<Ticket>, i64)> {
+    let count_sql = sqlx::AssertSqlSafe(format!("SELECT count(*) FROM tickets {FILTER}"));
+    let (total,): (i64,) = bind_filter(sqlx::query_as(count_sql), filter).fetch_one(pool).await?;
+    let direction = if sort.1 { "DESC" } else { "ASC" };
+    // The ORDER BY column comes from the fixed SortKey list, never from input text.
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT * FROM tickets {FILTER} ORDER BY {} {direction}, id ASC LIMIT ?11 OFFSET ?12",
+        sort.0.column()
+    ));
+    let rows = bind_filter(sqlx::query_as::<_, Ticket>(sql), filter)
+        .bind(page_size)
+        .bind((page - 1).saturating_mul(page_size))
+        .fetch_all(pool)
+        .await?;
+    Ok((rows, total))
+}
+
+async fn board_columns(conn: &mut SqliteConnection, board_id: i64) -> ApiResult<Vec<String>> {
+    Ok(boards::get(&mut *conn, board_id).await?.columns)
+}
+
+/// Create a ticket: history `status` NULL → "created", event `ticket_created`.
+pub async fn create(
+    conn: &mut SqliteConnection,
+    ctx: &mut WriteCtx,
+    new: NewTicket,
+    changed_by: &str,
+) -> ApiResult<Ticket> {
+    let columns = board_columns(conn, new.board_id).await?;
+    let column = match &new.current_column {
+        None => columns[0].clone(),
+        Some(reference) => resolve(&columns, reference).map(str::to_owned).ok_or_else(|| {
+            ApiError::field(
+                "body.current_column",
+                "invalid_column",
+                invalid_column_message(reference, new.board_id, &columns),
+            )
+        })?,
+    };
+    let ticket = sqlx::query_as::<_, Ticket>(
+        "INSERT INTO tickets (board_id, title, description, acceptance_criteria, priority, assignee, current_column,
+                              version, created_at, updated_at, column_entered_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8, ?8) RETURNING *",
+    )
+    .bind(new.board_id)
+    .bind(&new.title)
+    .bind(&new.description)
+    .bind(&new.acceptance_criteria)
+    .bind(&new.priority)
+    .bind(&new.assignee)
+    .bind(&column)
+    .bind(&ctx.now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let created = Change { field: "status", old: None, new: Some("created".into()) };
+    history::record(conn, ticket.id, &[created], changed_by, &ctx.now).await?;
+    events::append(conn, ctx, NewEvent::ticket_created(&ticket)).await?;
+    Ok(ticket)
+}
+
+/// Which ticket a write targets, under which precondition, and who is named in history.
+pub struct TicketWrite<'a> {
+    pub ticket_id: i64,
+    pub if_match: Option<&'a IfMatch>,
+    pub changed_by: &'a str,
+}
+
+fn diff(field: &'static str, old: &Option<String>, new: &Option<String>, out: &mut Vec<Change>) {
+    if old != new {
+        out.push(Change { field, old: old.clone(), new: new.clone() });
+    }
+}
+
+fn patched<T: Clone>(patch: &Patch<T>, current: &T) -> T {
+    match patch {
+        Patch::Set(v) => v.clone(),
+        Patch::Absent => current.clone(),
+    }
+}
+
+/// `PUT /api/tickets/{id}`: one history row per changed field, `ticket_updated` when any changed.
+pub async fn update(
+    conn: &mut SqliteConnection,
+    ctx: &mut WriteCtx,
+    w: TicketWrite<'_>,
+    upd: TicketUpdate,
+) -> ApiResult<Ticket> {
+    let t = get(&mut *conn, w.ticket_id).await?;
+    precondition::check(w.if_match, t.version)?;
+    if upd.board_id.is_some_and(|b| b != t.board_id) {
+        return Err(ApiError::field("body.board_id", "invalid_value", "tickets cannot change board"));
+    }
+    if let Some(reference) = &upd.current_column {
+        let columns = board_columns(conn, t.board_id).await?;
+        if resolve(&columns, reference) != Some(t.current_column.as_str()) {
+            let msg = format!("use POST /api/tickets/{}/move to change the column", t.id);
+            return Err(ApiError::field("body.current_column", "invalid_value", msg));
+        }
+    }
+    let title = patched(&upd.title, &t.title);
+    let description = patched(&upd.description, &t.description);
+    let acceptance = patched(&upd.acceptance_criteria, &t.acceptance_criteria);
+    let priority = patched(&upd.priority, &t.priority);
+    let assignee = patched(&upd.assignee, &t.assignee);
+    let mut changes = Vec::new();
+    diff("title", &Some(t.title.clone()), &Some(title.clone()), &mut changes);
+    diff("description", &t.description, &description, &mut changes);
+    diff("acceptance_criteria", &t.acceptance_criteria, &acceptance, &mut changes);
+    diff("priority", &Some(t.priority.clone()), &Some(priority.clone()), &mut changes);
+    diff("assignee", &t.assignee, &assignee, &mut changes);
+    if changes.is_empty() {
+        return Ok(t);
+    }
+    let updated = sqlx::query_as::<_, Ticket>(
+        "UPDATE tickets SET title = ?, description = ?, acceptance_criteria = ?, priority = ?, assignee = ?,
+                version = version + 1, updated_at = ? WHERE id = ? RETURNING *",
+    )
+    .bind(&title)
+    .bind(&description)
+    .bind(&acceptance)
+    .bind(&priority)
+    .bind(&assignee)
+    .bind(&ctx.now)
+    .bind(t.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    history::record(conn, t.id, &changes, w.changed_by, &ctx.now).await?;
+    let fields: Vec<&str> = changes.iter().map(|c| c.field).collect();
+    events::append(conn, ctx, NewEvent::ticket_updated(&updated, &fields)).await?;
+    Ok(updated)
+}
+
+/// Move a ticket; the same column is a no-op (no history, no event, no version bump).
+pub async fn move_to(
+    conn: &mut SqliteConnection,
+    ctx: &mut WriteCtx,
+    w: TicketWrite<'_>,
+    column: &str,
+) -> ApiResult<Ticket> {
+    let t = get(&mut *conn, w.ticket_id).await?;
+    precondition::check(w.if_match, t.version)?;
+    let columns = board_columns(conn, t.board_id).await?;
+    let target = resolve(&columns, column).map(str::to_owned).ok_or_else(|| {
+        ApiError::field("body.column", "invalid_column", invalid_column_message(column, t.board_id, &columns))
+    })?;
+    if target == t.current_column {
+        return Ok(t);
+    }
+    let moved = sqlx::query_as::<_, Ticket>(
+        "UPDATE tickets SET current_column = ?1, column_entered_at = ?2, updated_at = ?2, version = version + 1
+         WHERE id = ?3 RETURNING *",
+    )
+    .bind(&target)
+    .bind(&ctx.now)
+    .bind(t.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let change = Change { field: "column", old: Some(t.current_column.clone()), new: Some(target) };
+    history::record(conn, t.id, &[change], w.changed_by, &ctx.now).await?;
+    events::append(conn, ctx, NewEvent::ticket_moved(&moved, &t.current_column, w.changed_by)).await?;
+    Ok(moved)
+}
+
+async fn set_assignee(
+    conn: &mut SqliteConnection,
+    ctx: &WriteCtx,
+    t: &Ticket,
+    assignee: Option<&str>,
+    by: &str,
+) -> ApiResult<Ticket> {
+    let updated = sqlx::query_as::<_, Ticket>(
+        "UPDATE tickets SET assignee = ?, version = version + 1, updated_at = ? WHERE id = ? RETURNING *",
+    )
+    .bind(assignee)
+    .bind(&ctx.now)
+    .bind(t.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let change = Change { field: "assignee", old: t.assignee.clone(), new: assignee.map(str::to_owned) };
+    history::record(conn, t.id, &[change], by, &ctx.now).await?;
+    Ok(updated)
+}
+
+/// Claim for `claimant`: idempotent for the same claimant, 409 when someone else holds it.
+pub async fn claim(
+    conn: &mut SqliteConnection,
+    ctx: &mut WriteCtx,
+    w: TicketWrite<'_>,
+    claimant: &str,
+) -> ApiResult<Ticket> {
+    let t = get(&mut *conn, w.ticket_id).await?;
+    match t.assignee.as_deref() {
+        Some(current) if current == claimant => Ok(t),
+        Some(current) => Err(ApiError::Conflict {
+            code: "ALREADY_CLAIMED",
+            message: format!("Ticket already assigned to {current}"),
+        }),
+        None => {
+            let updated = set_assignee(conn, ctx, &t, Some(claimant), w.changed_by).await?;
+            events::append(conn, ctx, NewEvent::ticket_claimed(&updated)).await?;
+            Ok(updated)
+        }
+    }
+}
+
+/// Who asks for a release.
+pub struct Releaser<'a> {
+    /// The releasing name (authenticated username, else the given `agent_id`).
+    pub name: Option<&'a str>,
+    /// pm and above may release any claim.
+    pub may_release_any: bool,
+}
+
+/// Release a claim: assignee → NULL, event `ticket_updated`; unassigned is a no-op.
+pub async fn release(
+    conn: &mut SqliteConnection,
+    ctx: &mut WriteCtx,
+    w: TicketWrite<'_>,
+    by: Releaser<'_>,
+) -> ApiResult<Ticket> {
+    let t = get(&mut *conn, w.ticket_id).await?;
+    let Some(current) = t.assignee.clone() else { return Ok(t) };
+    if !by.may_release_any && by.name != Some(current.as_str()) {
+        return Err(ApiError::Forbidden("Only the claimant or a pm can release this ticket".into()));
+    }
+    let updated = set_assignee(conn, ctx, &t, None, w.changed_by).await?;
+    events::append(conn, ctx, NewEvent::ticket_updated(&updated, &["assignee"])).await?;
+    Ok(updated)
+}
+
+/// Delete a ticket (comments and history cascade) and log `ticket_deleted`.
+pub async fn delete(conn: &mut SqliteConnection, ctx: &mut WriteCtx, w: TicketWrite<'_>) -> ApiResult<()> {
+    let t = get(&mut *conn, w.ticket_id).await?;
+    precondition::check(w.if_match, t.version)?;
+    sqlx::query("DELETE FROM tickets WHERE id = ?").bind(t.id).execute(&mut *conn).await?;
+    events::append(conn, ctx, NewEvent::ticket_deleted(t.id, t.board_id)).await
+}

@@ -1,0 +1,290 @@
+//! The single writer: one task owns the only read-write connection and commits queued commands
+//! together (group commit).
+//!
+//! Handlers send a command over a bounded channel and await its reply. The task drains up to
+//! `writer_max_batch` commands, opens one `BEGIN IMMEDIATE` transaction, runs each command inside
+//! its own savepoint (a failing command rolls back only its savepoint), commits once, answers every
+//! caller, and only then hands the batch's events to the publisher in commit order. Because the
+//! task, not the handler, drives the command, a client that disconnects cannot cancel a write or
+//! its publication.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sqlx::SqliteConnection;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::domain::event::BoardEvent;
+use crate::domain::time::now_string;
+use crate::error::{ApiError, ApiResult};
+
+/// Per-command context: the command's single clock reading and the events it appended.
+pub struct WriteCtx {
+    /// One timestamp for every row, history row and event this command writes.
+    pub now: String,
+    pub events: Vec<BoardEvent>,
+}
+
+type Finish = Box<dyn FnOnce(Option<ApiError>) + Send>;
+type RunFn =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection, &'c mut WriteCtx) -> BoxFuture<'c, (bool, Finish)> + Send>;
+
+struct Command {
+    run: RunFn,
+}
+
+/// Counters shared between the writer task and its handles.
+#[derive(Default)]
+struct Stats {
+    committed_batches: AtomicU64,
+}
+
+/// Cheap, cloneable access to the writer.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Command>,
+    queue_wait: Duration,
+    stats: Arc<Stats>,
+    events: broadcast::Sender<Arc<BoardEvent>>,
+}
+
+/// Settings of [`spawn`].
+pub struct WriterOptions {
+    pub queue_capacity: usize,
+    pub max_batch: usize,
+    pub queue_wait: Duration,
+}
+
+/// The running writer task; [`WriterTask::shutdown`] drains the queue, checkpoints and stops it.
+pub struct WriterTask {
+    stop: watch::Sender<bool>,
+    join: tokio::task::JoinHandle<()>,
+}
+
+impl WriterTask {
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.join.await {
+            tracing::error!(error = %e, "writer task panicked");
+        }
+    }
+}
+
+/// Start the writer on `conn`. Committed events are published on the returned handle's
+/// [`WriterHandle::subscribe_events`] channel.
+pub fn spawn(conn: SqliteConnection, opts: WriterOptions) -> (WriterHandle, WriterTask) {
+    let (tx, rx) = mpsc::channel(opts.queue_capacity);
+    let (stop, stop_rx) = watch::channel(false);
+    let stats = Arc::new(Stats::default());
+    // Publishing never waits: a lagging receiver of this channel loses events (and the realtime
+    // layer turns that into `resync_required`), the writer never blocks on it.
+    let (events, _) = broadcast::channel(4096);
+    let handle = WriterHandle { tx, queue_wait: opts.queue_wait, stats: stats.clone(), events: events.clone() };
+    let worker = Worker { conn, rx, max_batch: opts.max_batch.max(1), stats, events };
+    let join = tokio::spawn(worker.run(stop_rx));
+    (handle, WriterTask { stop, join })
+}
+
+impl WriterHandle {
+    /// Run `f` inside the next batch and return its result once the batch has committed.
+    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection, &'c mut WriteCtx) -> BoxFuture<'c, ApiResult<T>> + Send + 'static,
+    {
+        let (reply_tx, reply_rx) = oneshot::channel::<ApiResult<T>>();
+        let run: RunFn = Box::new(move |conn, ctx| {
+            Box::pin(async move {
+                let result = f(conn, ctx).await;
+                let ok = result.is_ok();
+                let finish: Finish = Box::new(move |commit_error| {
+                    let reply = match (result, commit_error) {
+                        (Ok(_), Some(e)) => Err(e),
+                        (result, _) => result,
+                    };
+                    let _ = reply_tx.send(reply);
+                });
+                (ok, finish)
+            })
+        });
+        self.send(Command { run }).await?;
+        reply_rx.await.map_err(|_| ApiError::internal("writer dropped the command"))?
+    }
+
+    async fn send(&self, cmd: Command) -> ApiResult<()> {
+        match self.tx.send_timeout(cmd, self.queue_wait).await {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                Err(ApiError::ServiceUnavailable("The server is busy; retry shortly".into()))
+            }
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => {
+                Err(ApiError::ServiceUnavailable("The server is shutting down".into()))
+            }
+        }
+    }
+
+    /// Commands waiting in the queue.
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Number of transactions committed since start.
+    pub fn committed_batches(&self) -> u64 {
+        self.stats.committed_batches.load(Ordering::Relaxed)
+    }
+
+    /// Receive every committed event, in commit order.
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<BoardEvent>> {
+        self.events.subscribe()
+    }
+
+    /// Hold the writer inside a batch until the returned latch is released, so that commands sent
+    /// meanwhile queue up and are committed together. Used by the group-commit tests.
+    pub async fn pause(&self) -> ApiResult<WriterPause> {
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let (release_tx, release_rx) = oneshot::channel::<()>();
+        let handle = self.clone();
+        let done = tokio::spawn(async move {
+            handle
+                .run(move |_conn, _ctx| {
+                    Box::pin(async move {
+                        let _ = started_tx.send(());
+                        let _ = release_rx.await;
+                        Ok(())
+                    })
+                })
+                .await
+        });
+        started_rx.await.map_err(|_| ApiError::internal("writer did not start the pause"))?;
+        Ok(WriterPause { release: Some(release_tx), handle: self.clone(), done })
+    }
+}
+
+/// A held writer; see [`WriterHandle::pause`]. Dropping it releases the writer.
+pub struct WriterPause {
+    release: Option<oneshot::Sender<()>>,
+    handle: WriterHandle,
+    done: tokio::task::JoinHandle<ApiResult<()>>,
+}
+
+impl WriterPause {
+    /// Wait (up to 10 s) until at least `n` commands are queued behind the pause.
+    pub async fn wait_queued(&self, n: usize) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.handle.queue_depth() < n {
+            if tokio::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        true
+    }
+
+    /// Let the writer continue; returns once the pause's own batch has committed.
+    pub async fn release(mut self) {
+        if let Some(tx) = self.release.take() {
+            let _ = tx.send(());
+        }
+        let done = std::mem::replace(&mut self.done, tokio::spawn(async { Ok(()) }));
+        let _ = done.await;
+    }
+}
+
+impl Drop for WriterPause {
+    fn drop(&mut self) {
+        if let Some(tx) = self.release.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+struct Worker {
+    conn: SqliteConnection,
+    rx: mpsc::Receiver<Command>,
+    max_batch: usize,
+    stats: Arc<Stats>,
+    events: broadcast::Sender<Arc<BoardEvent>>,
+}
+
+impl Worker {
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        loop {
+            let first = tokio::select! {
+                cmd = self.rx.recv() => cmd,
+                _ = stop.changed() => None,
+            };
+            let Some(first) = first else { break };
+            self.run_batch(first).await;
+        }
+        // Shutdown: commit whatever is already queued, then checkpoint the WAL.
+        self.rx.close();
+        while let Some(cmd) = self.rx.recv().await {
+            self.run_batch(cmd).await;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut self.conn).await {
+            tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
+        }
+    }
+
+    async fn run_batch(&mut self, first: Command) {
+        let mut batch = vec![first];
+        while batch.len() < self.max_batch {
+            match self.rx.try_recv() {
+                Ok(cmd) => batch.push(cmd),
+                Err(_) => break,
+            }
+        }
+        let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
+        let mut events: Vec<BoardEvent> = Vec::new();
+        let outcome = self.execute(batch, &mut finishes, &mut events).await;
+        match outcome {
+            Ok(()) => {
+                self.stats.committed_batches.fetch_add(1, Ordering::Relaxed);
+                for finish in finishes {
+                    finish(None);
+                }
+                for event in events {
+                    // No receiver is fine: nobody is subscribed.
+                    let _ = self.events.send(Arc::new(event));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "write batch failed; every command in it was rolled back");
+                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+                for finish in finishes {
+                    finish(Some(ApiError::internal(&e)));
+                }
+            }
+        }
+    }
+
+    /// Run the batch in one transaction. A statement error outside a command's own code (BEGIN,
+    /// SAVEPOINT, COMMIT) fails the whole batch.
+    async fn execute(
+        &mut self,
+        batch: Vec<Command>,
+        finishes: &mut Vec<Finish>,
+        events: &mut Vec<BoardEvent>,
+    ) -> Result<(), sqlx::Error> {
+        // If BEGIN fails the commands are dropped unexecuted: their callers get a 500 and nothing
+        // was applied.
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut self.conn).await?;
+        for cmd in batch {
+            let mut ctx = WriteCtx { now: now_string(), events: Vec::new() };
+            sqlx::query("SAVEPOINT cmd").execute(&mut self.conn).await?;
+            let (ok, finish) = (cmd.run)(&mut self.conn, &mut ctx).await;
+            finishes.push(finish);
+            if ok {
+                sqlx::query("RELEASE cmd").execute(&mut self.conn).await?;
+                events.append(&mut ctx.events);
+            } else {
+                sqlx::query("ROLLBACK TO cmd").execute(&mut self.conn).await?;
+                sqlx::query("RELEASE cmd").execute(&mut self.conn).await?;
+            }
+        }
+        sqlx::query("COMMIT").execute(&mut self.conn).await?;
+        Ok(())
+    }
+}

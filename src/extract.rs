@@ -1,0 +1,253 @@
+//! Our own extractors, so that every bad input becomes the standard error body: JSON bodies
+//! (415/413/422), path ids (422 `int_parsing`), query strings, `If-Match` and `Idempotency-Key`.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde_json::Value;
+
+use crate::domain::precondition::IfMatch;
+use crate::domain::time::{format_ts, parse_rfc3339};
+use crate::domain::validation::FieldError;
+use crate::error::{ApiError, ApiResult};
+
+/// A JSON body: the parsed value plus the raw bytes (hashed for idempotency).
+pub struct JsonBody {
+    pub value: Value,
+    pub raw: Bytes,
+}
+
+/// A body that may be empty (claim, release): `None` when empty, whatever the content type.
+pub struct OptionalJsonBody {
+    pub value: Option<Value>,
+    pub raw: Bytes,
+}
+
+fn is_json(parts_ct: Option<&str>) -> bool {
+    let Some(ct) = parts_ct else { return false };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> ApiResult<Bytes> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest("Could not read the request body".into())
+        }
+    })
+}
+
+fn parse_json(raw: &[u8]) -> ApiResult<Value> {
+    serde_json::from_slice(raw).map_err(|e| ApiError::field("body", "json_invalid", format!("Invalid JSON: {e}")))
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> ApiResult<Self> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let raw = read_bytes(req, state).await?;
+        let empty_without_type = ct.is_none() && raw.is_empty();
+        if !(is_json(ct.as_deref()) || empty_without_type) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let value = parse_json(&raw)?;
+        Ok(JsonBody { value, raw })
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> ApiResult<Self> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let raw = read_bytes(req, state).await?;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody { value: None, raw });
+        }
+        if !is_json(ct.as_deref()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let value = parse_json(&raw)?;
+        Ok(OptionalJsonBody { value: Some(value), raw })
+    }
+}
+
+/// Path ids: positive base-10 integers, else 422 on `path.<name>` / `int_parsing`.
+macro_rules! path_id {
+    ($name:ident, $param:literal) => {
+        #[doc = concat!("The `{", $param, "}` path segment as an integer.")]
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name(pub i64);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+                let params = RawPathParams::from_request_parts(parts, state)
+                    .await
+                    .map_err(|_| ApiError::internal("path parameters unavailable"))?;
+                let raw = params.iter().find(|(k, _)| *k == $param).map(|(_, v)| v.to_owned());
+                parse_path_id(raw.as_deref(), $param).map($name)
+            }
+        }
+    };
+}
+
+fn parse_path_id(raw: Option<&str>, name: &str) -> ApiResult<i64> {
+    let raw = raw.ok_or_else(|| ApiError::internal(format!("route has no {{{name}}} segment")))?;
+    match raw.parse::<i64>() {
+        Ok(n) if raw.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(ApiError::field(
+            format!("path.{name}"),
+            "int_parsing",
+            "Input should be a valid integer, unable to parse string as an integer",
+        )),
+    }
+}
+
+path_id!(BoardId, "board_id");
+path_id!(TicketId, "ticket_id");
+path_id!(CommentId, "comment_id");
+
+/// The query string as ordered pairs, with typed accessors that produce `query.<name>` errors.
+#[derive(Debug, Default)]
+pub struct QueryParams(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> ApiResult<Self> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs = form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        Ok(QueryParams(pairs))
+    }
+}
+
+impl QueryParams {
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn err(name: &str, kind: &'static str, message: impl Into<String>) -> FieldError {
+        FieldError::new(format!("query.{name}"), kind, message)
+    }
+
+    /// An optional integer within `min..=max`.
+    pub fn int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, FieldError> {
+        let Some(raw) = self.get(name) else { return Ok(None) };
+        let n: i64 =
+            raw.trim().parse().map_err(|_| Self::err(name, "int_parsing", "Input should be a valid integer"))?;
+        if (min..=max).contains(&n) {
+            Ok(Some(n))
+        } else {
+            Err(Self::err(name, "out_of_range", format!("must be between {min} and {max}")))
+        }
+    }
+
+    /// An optional string of `min..=max` characters (not trimmed).
+    pub fn text(&self, name: &str, min: usize, max: usize) -> Result<Option<String>, FieldError> {
+        let Some(raw) = self.get(name) else { return Ok(None) };
+        let n = raw.chars().count();
+        if n < min {
+            Err(Self::err(name, "string_too_short", format!("must have at least {min} characters")))
+        } else if n > max {
+            Err(Self::err(name, "string_too_long", format!("must have at most {max} characters")))
+        } else {
+            Ok(Some(raw.to_owned()))
+        }
+    }
+
+    /// An optional RFC 3339 timestamp, converted to the canonical UTC text.
+    pub fn datetime(&self, name: &str) -> Result<Option<String>, FieldError> {
+        let Some(raw) = self.get(name) else { return Ok(None) };
+        parse_rfc3339(raw)
+            .map(|t| Some(format_ts(t)))
+            .ok_or_else(|| Self::err(name, "invalid_datetime", "Input should be an RFC 3339 timestamp"))
+    }
+}
+
+/// The `If-Match` header, when sent.
+pub struct IfMatchHeader(pub Option<IfMatch>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatchHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> ApiResult<Self> {
+        let Some(value) = parts.headers.get(header::IF_MATCH) else { return Ok(IfMatchHeader(None)) };
+        let text = value
+            .to_str()
+            .map_err(|_| ApiError::field("header.if-match", "invalid_value", "If-Match is not valid text"))?;
+        Ok(IfMatchHeader(Some(IfMatch::parse(text))))
+    }
+}
+
+/// The `Idempotency-Key` header (1..255 printable ASCII), with the request's method and path.
+pub struct IdempotencyKey(pub Option<KeyedRoute>);
+
+/// What a keyed request is replayed against.
+#[derive(Debug, Clone)]
+pub struct KeyedRoute {
+    pub key: String,
+    pub method: String,
+    /// Path without trailing slash, plus the query string.
+    pub path: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> ApiResult<Self> {
+        let Some(value) = parts.headers.get("idempotency-key") else { return Ok(IdempotencyKey(None)) };
+        let bytes = value.as_bytes();
+        if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+            return Err(ApiError::field(
+                "header.idempotency-key",
+                "invalid_value",
+                "Idempotency-Key must be 1..255 printable ASCII characters",
+            ));
+        }
+        let key = String::from_utf8_lossy(bytes).into_owned();
+        let path = match parts.uri.query() {
+            Some(q) => format!("{}?{q}", parts.uri.path()),
+            None => parts.uri.path().to_owned(),
+        };
+        Ok(IdempotencyKey(Some(KeyedRoute { key, method: parts.method.to_string(), path })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_ids_must_be_plain_digits() {
+        assert_eq!(parse_path_id(Some("42"), "id").expect("ok"), 42);
+        for bad in ["abc", "-1", "+1", "1.0", " 1", ""] {
+            let err = parse_path_id(Some(bad), "ticket_id").expect_err(bad);
+            assert!(
+                matches!(err, ApiError::Validation(e) if e[0].field == "path.ticket_id" && e[0].kind == "int_parsing")
+            );
+        }
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        assert!(is_json(Some("application/json")));
+        assert!(is_json(Some("application/json; charset=utf-8")));
+        assert!(!is_json(Some("text/plain")));
+        assert!(!is_json(None));
+    }
+
+    #[test]
+    fn query_accessors_validate() {
+        let q = QueryParams(vec![("page".into(), "0".into()), ("t".into(), "2026-01-01T01:00:00+01:00".into())]);
+        assert_eq!(q.int("page", 1, 10).expect_err("range").kind, "out_of_range");
+        assert_eq!(q.datetime("t").expect("valid").as_deref(), Some("2026-01-01T00:00:00.000Z"));
+        assert_eq!(q.int("missing", 1, 10).expect("absent"), None);
+    }
+}

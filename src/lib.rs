@@ -1,0 +1,27 @@
+//! agent-kanban: a kanban board server (boards, tickets, comments, history) over a JSON REST API,
+//! stored in SQLite with a single group-committing writer.
+//!
+//! Crate map:
+//! - [`config`]: typed configuration (defaults, `local.toml`, `KANBAN__*` overrides).
+//! - [`app`]: the router and its layers; server start and graceful stop.
+//! - [`routes`]: one module per resource; thin handlers.
+//! - [`domain`]: plain types and input rules (no axum, no sqlx).
+//! - [`db`]: every SQL statement; the read pool and the writer task.
+//! - [`auth`]: the caller extractor and roles.
+//! - [`error`]: the one error type and JSON error body.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod shutdown;
+pub mod state;
+pub mod telemetry;
+
+pub use app::{Server, StartError};
+pub use db::writer::WriterPause;

@@ -1,0 +1,33 @@
+//! `agent-kanban`: parse the command line, load configuration, start logging, dispatch.
+
+use std::process::ExitCode;
+
+use agent_kanban::cli::{self, Cli, Command};
+use agent_kanban::config::Config;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.config_dir) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::CheckConfig => {
+            print!("{}", config.to_redacted_toml());
+            ExitCode::SUCCESS
+        }
+        Command::Migrate => {
+            agent_kanban::telemetry::init(&config.logging);
+            cli::migrate(config).await
+        }
+        Command::Serve => {
+            agent_kanban::telemetry::init(&config.logging);
+            cli::serve(config).await
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Service routes: `/`, `/api/status` and `/openapi.json`.
+
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(root)).routes(routes!(status))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RootInfo {
+    message: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusInfo {
+    status: &'static str,
+    version: &'static str,
+    cors_origins: Vec<String>,
+    websocket_available: bool,
+    socketio_available: bool,
+    endpoints: Endpoints,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Endpoints {
+    boards: &'static str,
+    tickets: &'static str,
+    websocket: &'static str,
+}
+
+/// Service name and version.
+#[utoipa::path(get, path = "/", tag = "service", responses((status = 200, body = RootInfo)))]
+async fn root() -> axum::Json<RootInfo> {
+    axum::Json(RootInfo { message: "Agent Kanban Board API", version: env!("CARGO_PKG_VERSION") })
+}
+
+/// Operational status and the main endpoints.
+#[utoipa::path(get, path = "/api/status", tag = "service", responses((status = 200, body = StatusInfo)))]
+async fn status(State(state): State<AppState>) -> axum::Json<StatusInfo> {
+    axum::Json(StatusInfo {
+        status: "operational",
+        version: env!("CARGO_PKG_VERSION"),
+        cors_origins: state.config.cors.allowed_origins.clone(),
+        // The WebSocket hub is not served yet; report it honestly.
+        websocket_available: false,
+        socketio_available: false,
+        endpoints: Endpoints { boards: "/api/boards/", tickets: "/api/tickets/", websocket: "/ws/connect" },
+    })
+}

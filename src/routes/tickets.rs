@@ -1,0 +1,301 @@
+//! Tickets (`/api/tickets`): list, get, create, update, move, claim, release, delete.
+
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{Caller, Role};
+use crate::db;
+use crate::db::tickets::{Releaser, SortKey, TicketFilter, TicketWrite};
+use crate::domain::columns::{invalid_column_message, resolve};
+use crate::domain::ticket::{MoveRequest, NewTicket, Ticket, TicketUpdate, parse_agent_body};
+use crate::domain::validation::FieldError;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{IdempotencyKey, IfMatchHeader, JsonBody, OptionalJsonBody, QueryParams, TicketId};
+use crate::routes::schemas::{
+    ClaimRequest, CreateTicketRequest, Message, MoveTicketRequest, TicketPage, UpdateTicketRequest,
+};
+use crate::routes::write::{Keyed, Reply, run_write};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tickets, create_ticket))
+        .routes(routes!(get_ticket, update_ticket, delete_ticket))
+        .routes(routes!(move_ticket))
+        .routes(routes!(claim_ticket))
+        .routes(routes!(release_ticket))
+}
+
+fn ticket_reply(ticket: Ticket) -> ApiResult<Reply> {
+    let version = ticket.version;
+    Ok(Reply::ok(ticket)?.versioned(version))
+}
+
+/// Parsed and validated list query.
+struct ListQuery {
+    filter: TicketFilter,
+    column: Option<String>,
+    sort: (SortKey, bool),
+    page: i64,
+    page_size: i64,
+}
+
+fn parse_list_query(q: &QueryParams) -> Result<ListQuery, FieldError> {
+    let board_id = q.int("board_id", 1, i64::MAX)?;
+    let sort = match q.get("sort") {
+        None => (SortKey::Id, false),
+        Some(s) => SortKey::parse(s)
+            .ok_or_else(|| FieldError::new("query.sort", "invalid_value", format!("unknown sort '{s}'")))?,
+    };
+    let filter = TicketFilter {
+        board_id,
+        assignee: q.text("assignee", 1, 100)?,
+        priority: q.text("priority", 1, 32)?,
+        q: q.text("q", 1, 200)?,
+        created_after: q.datetime("created_after")?,
+        created_before: q.datetime("created_before")?,
+        updated_after: q.datetime("updated_after")?,
+        updated_before: q.datetime("updated_before")?,
+        ..TicketFilter::default()
+    };
+    Ok(ListQuery {
+        filter,
+        column: q.text("column", 1, 100)?,
+        sort,
+        page: q.int("page", 1, i64::from(i32::MAX))?.unwrap_or(1),
+        page_size: q.int("page_size", 1, 1000)?.unwrap_or(50),
+    })
+}
+
+/// List tickets with filters, sorting and pagination (page size up to 1000).
+#[utoipa::path(get, path = "/api/tickets", tag = "tickets",
+    params(("board_id" = Option<i64>, Query), ("column" = Option<String>, Query), ("assignee" = Option<String>, Query),
+        ("priority" = Option<String>, Query), ("q" = Option<String>, Query), ("created_after" = Option<String>, Query),
+        ("created_before" = Option<String>, Query), ("updated_after" = Option<String>, Query),
+        ("updated_before" = Option<String>, Query), ("sort" = Option<String>, Query), ("page" = Option<i64>, Query),
+        ("page_size" = Option<i64>, Query)),
+    responses((status = 200, body = TicketPage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_tickets(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryParams,
+) -> ApiResult<axum::Json<TicketPage>> {
+    caller.require(Role::Viewer)?;
+    let mut q = parse_list_query(&query).map_err(|e| ApiError::Validation(vec![e]))?;
+    match (q.filter.board_id, q.column.take()) {
+        (Some(board_id), column) => {
+            let board = db::boards::get(&state.db, board_id).await?;
+            if let Some(column) = column {
+                let found = resolve(&board.columns, &column).ok_or_else(|| {
+                    ApiError::field(
+                        "query.column",
+                        "invalid_column",
+                        invalid_column_message(&column, board_id, &board.columns),
+                    )
+                })?;
+                q.filter.column_exact = Some(found.to_owned());
+            }
+        }
+        (None, column) => q.filter.column_nocase = column.map(|c| c.trim().to_owned()),
+    }
+    let (items, total) = db::tickets::list(&state.db, &q.filter, q.sort, q.page, q.page_size).await?;
+    let total_pages = if total == 0 { 1 } else { (total + q.page_size - 1) / q.page_size };
+    Ok(axum::Json(TicketPage {
+        items,
+        total,
+        page: q.page,
+        page_size: q.page_size,
+        total_pages,
+        has_next: q.page < total_pages,
+        has_previous: q.page > 1,
+    }))
+}
+
+/// One ticket, with `ETag`.
+#[utoipa::path(get, path = "/api/tickets/{ticket_id}", tag = "tickets", params(("ticket_id" = i64, Path)),
+    responses((status = 200, body = Ticket), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn get_ticket(State(state): State<AppState>, caller: Caller, TicketId(id): TicketId) -> ApiResult<Reply> {
+    caller.require(Role::Viewer)?;
+    ticket_reply(db::tickets::get(&state.db, id).await?)
+}
+
+/// Create a ticket (agent). Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/tickets", tag = "tickets", request_body = CreateTicketRequest,
+    responses((status = 201, body = Ticket), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdempotencyKey(key): IdempotencyKey,
+    body: JsonBody,
+) -> ApiResult<Reply> {
+    caller.require(Role::Agent)?;
+    let new = NewTicket::parse(&body.value).map_err(ApiError::Validation)?;
+    let changed_by = caller.changed_by(new.created_by.as_deref());
+    let keyed = Keyed::new(&caller, key, &body.raw);
+    run_write(&state, keyed, move |conn, ctx| {
+        Box::pin(async move {
+            let ticket = db::tickets::create(conn, ctx, new, &changed_by).await?;
+            let (id, version) = (ticket.id, ticket.version);
+            Ok(Reply::created(ticket, format!("/api/tickets/{id}"))?.versioned(version))
+        })
+    })
+    .await
+}
+
+/// Update ticket fields (agent); honours `If-Match`. Use the move route to change the column.
+#[utoipa::path(put, path = "/api/tickets/{ticket_id}", tag = "tickets", params(("ticket_id" = i64, Path)),
+    request_body = UpdateTicketRequest,
+    responses((status = 200, body = Ticket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    TicketId(id): TicketId,
+    IfMatchHeader(if_match): IfMatchHeader,
+    body: JsonBody,
+) -> ApiResult<Reply> {
+    caller.require(Role::Agent)?;
+    let update = TicketUpdate::parse(&body.value).map_err(ApiError::Validation)?;
+    let changed_by = caller.changed_by(update.changed_by.as_deref());
+    reassignment_allowed(&caller, &update)?;
+    run_write(&state, None, move |conn, ctx| {
+        Box::pin(async move {
+            let w = TicketWrite { ticket_id: id, if_match: if_match.as_ref(), changed_by: &changed_by };
+            ticket_reply(db::tickets::update(conn, ctx, w, update).await?)
+        })
+    })
+    .await
+}
+
+/// Setting `assignee` to someone else follows the claim rule: an authenticated agent may only
+/// clear it or set themselves.
+fn reassignment_allowed(caller: &Caller, update: &TicketUpdate) -> ApiResult<()> {
+    let crate::domain::validation::Patch::Set(Some(name)) = &update.assignee else { return Ok(()) };
+    match caller.username() {
+        Some(me) if me != name && !caller.has_role(Role::Pm) => {
+            Err(ApiError::Forbidden("Only a pm can assign a ticket to someone else".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Move a ticket to another column of its board (agent); honours `If-Match` and `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/tickets/{ticket_id}/move", tag = "tickets", params(("ticket_id" = i64, Path)),
+    request_body = MoveTicketRequest,
+    responses((status = 200, body = Ticket), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn move_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    TicketId(id): TicketId,
+    IfMatchHeader(if_match): IfMatchHeader,
+    IdempotencyKey(key): IdempotencyKey,
+    body: JsonBody,
+) -> ApiResult<Reply> {
+    caller.require(Role::Agent)?;
+    let req = MoveRequest::parse(&body.value).map_err(ApiError::Validation)?;
+    let changed_by = caller.changed_by(req.moved_by.as_deref());
+    let keyed = Keyed::new(&caller, key, &body.raw);
+    run_write(&state, keyed, move |conn, ctx| {
+        Box::pin(async move {
+            let w = TicketWrite { ticket_id: id, if_match: if_match.as_ref(), changed_by: &changed_by };
+            ticket_reply(db::tickets::move_to(conn, ctx, w, &req.column).await?)
+        })
+    })
+    .await
+}
+
+/// The agent named by query `agent_id`, else the body's `agent_id` / `assignee`.
+fn named_agent(query: &QueryParams, body: &OptionalJsonBody) -> ApiResult<Option<String>> {
+    if let Some(a) = query.text("agent_id", 0, 100).map_err(|e| ApiError::Validation(vec![e]))? {
+        let a = a.trim();
+        if !a.is_empty() {
+            return Ok(Some(a.to_owned()));
+        }
+    }
+    parse_agent_body(body.value.as_ref()).map_err(ApiError::Validation)
+}
+
+/// Claim a ticket for an agent (agent; pm may claim for others). Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/tickets/{ticket_id}/claim", tag = "tickets",
+    params(("ticket_id" = i64, Path), ("agent_id" = Option<String>, Query)), request_body = Option<ClaimRequest>,
+    responses((status = 200, body = Ticket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn claim_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    TicketId(id): TicketId,
+    query: QueryParams,
+    IdempotencyKey(key): IdempotencyKey,
+    body: OptionalJsonBody,
+) -> ApiResult<Reply> {
+    caller.require(Role::Agent)?;
+    let named = named_agent(&query, &body)?;
+    let claimant = match (named, caller.username()) {
+        (Some(n), Some(me)) if n != me && !caller.has_role(Role::Pm) => {
+            return Err(ApiError::Forbidden("Agents may only claim tickets for themselves".into()));
+        }
+        (Some(n), _) => n,
+        (None, Some(me)) => me.to_owned(),
+        (None, None) => return Err(ApiError::field("query.agent_id", "missing", "agent_id is required")),
+    };
+    let changed_by = caller.username().unwrap_or(&claimant).to_owned();
+    let keyed = Keyed::new(&caller, key, &body.raw);
+    run_write(&state, keyed, move |conn, ctx| {
+        Box::pin(async move {
+            let w = TicketWrite { ticket_id: id, if_match: None, changed_by: &changed_by };
+            ticket_reply(db::tickets::claim(conn, ctx, w, &claimant).await?)
+        })
+    })
+    .await
+}
+
+/// Release a claim (the claimant, or pm). Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/tickets/{ticket_id}/release", tag = "tickets",
+    params(("ticket_id" = i64, Path), ("agent_id" = Option<String>, Query)), request_body = Option<ClaimRequest>,
+    responses((status = 200, body = Ticket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn release_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    TicketId(id): TicketId,
+    query: QueryParams,
+    IdempotencyKey(key): IdempotencyKey,
+    body: OptionalJsonBody,
+) -> ApiResult<Reply> {
+    caller.require(Role::Agent)?;
+    let named = named_agent(&query, &body)?;
+    let name = caller.username().map(str::to_owned).or(named);
+    let changed_by = caller.changed_by(name.as_deref());
+    let may_release_any = caller.has_role(Role::Pm);
+    let keyed = Keyed::new(&caller, key, &body.raw);
+    run_write(&state, keyed, move |conn, ctx| {
+        Box::pin(async move {
+            let w = TicketWrite { ticket_id: id, if_match: None, changed_by: &changed_by };
+            let by = Releaser { name: name.as_deref(), may_release_any };
+            ticket_reply(db::tickets::release(conn, ctx, w, by).await?)
+        })
+    })
+    .await
+}
+
+/// Delete a ticket with its comments and history (pm); honours `If-Match`.
+#[utoipa::path(delete, path = "/api/tickets/{ticket_id}", tag = "tickets", params(("ticket_id" = i64, Path)),
+    responses((status = 200, body = Message), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
+async fn delete_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    TicketId(id): TicketId,
+    IfMatchHeader(if_match): IfMatchHeader,
+) -> ApiResult<Reply> {
+    caller.require(Role::Pm)?;
+    let changed_by = caller.changed_by(None);
+    run_write(&state, None, move |conn, ctx| {
+        Box::pin(async move {
+            let w = TicketWrite { ticket_id: id, if_match: if_match.as_ref(), changed_by: &changed_by };
+            db::tickets::delete(conn, ctx, w).await?;
+            Reply::message("Ticket deleted successfully")
+        })
+    })
+    .await
+}

@@ -1,0 +1,17 @@
+//! The one shared state handle passed to every handler.
+
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+
+use crate::config::Config;
+use crate::db::writer::WriterHandle;
+
+#[derive(Clone)]
+pub struct AppState {
+    /// Read-only pool (`query_only = ON`).
+    pub db: SqlitePool,
+    /// The single writer; every change goes through it.
+    pub writer: WriterHandle,
+    pub config: Arc<Config>,
+}

@@ -1,0 +1,134 @@
+//! Test harness: every test gets its own server on 127.0.0.1:0 with a fresh SQLite file in a temp dir.
+//!
+//! Tests talk to it over HTTP only; the only in-process access is the writer pause latch, used to force
+//! several commands into one group-commit batch.
+
+use std::sync::Arc;
+
+use agent_kanban::config::{AnonymousRole, Config};
+use agent_kanban::{Server, WriterPause};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub config: Config,
+    server: Option<Server>,
+    // Kept alive for the test's duration (and across restarts); removed on drop.
+    dir: Arc<tempfile::TempDir>,
+}
+
+/// A server with the test profile: anonymous callers act as `pm`.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server with the test profile, adjusted by `tweak` before start.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("create temp dir"));
+    let mut config = Config::default();
+    config.server.host = "127.0.0.1".into();
+    config.server.port = 0;
+    config.database.path = dir.path().join("kanban.db");
+    config.auth.anonymous_role = AnonymousRole::Pm;
+    tweak(&mut config);
+    start(config, dir).await
+}
+
+async fn start(config: Config, dir: Arc<tempfile::TempDir>) -> TestApp {
+    let server = Server::start(config.clone()).await.expect("server starts");
+    let base = format!("http://{}", server.local_addr());
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    TestApp { base, client, config, server: Some(server), dir }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("GET")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().await.expect("DELETE")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path).json(body).send().await.expect("POST")
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path).json(body).send().await.expect("PUT")
+    }
+
+    /// GET and return the JSON body, asserting 200.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = self.get(path).await;
+        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
+        resp.json().await.expect("json body")
+    }
+
+    /// Create a board through the API and return its body.
+    pub async fn create_board(&self, name: &str) -> Value {
+        let resp = self.post("/api/boards/", &serde_json::json!({ "name": name })).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        resp.json().await.expect("board body")
+    }
+
+    /// Create a ticket on `board_id` in its first column and return its body.
+    pub async fn create_ticket(&self, board_id: i64, title: &str) -> Value {
+        let body = serde_json::json!({ "board_id": board_id, "title": title });
+        let resp = self.post("/api/tickets/", &body).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        resp.json().await.expect("ticket body")
+    }
+
+    /// Hold the writer so that the commands sent meanwhile are committed together in one batch.
+    pub async fn pause_writer(&self) -> WriterPause {
+        self.server().pause_writer().await.expect("pause writer")
+    }
+
+    /// Number of transactions the writer has committed so far.
+    pub fn committed_batches(&self) -> u64 {
+        self.server().committed_batches()
+    }
+
+    fn server(&self) -> &Server {
+        self.server.as_ref().expect("server running")
+    }
+
+    /// Stop the server gracefully and start a new one on the same database file.
+    pub async fn restart(mut self) -> TestApp {
+        let server = self.server.take().expect("server running");
+        server.stop().await.expect("server stops cleanly");
+        start(self.config.clone(), self.dir.clone()).await
+    }
+}
+
+/// Assert the standard error body and return it.
+pub async fn assert_error(resp: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(resp.status(), status, "status");
+    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_owned());
+    assert!(ct.unwrap_or_default().starts_with("application/json"), "error content type");
+    let body: Value = resp.json().await.expect("json error body");
+    assert_eq!(body["error"]["code"], code, "error code in {body}");
+    assert_eq!(body["detail"], body["error"]["message"], "detail equals message");
+    assert!(body["error"]["error_id"].as_str().is_some_and(|s| s.len() == 36));
+    assert!(body["error"]["timestamp"].as_str().is_some_and(|s| s.ends_with('Z')));
+    body
+}
+
+/// Assert a 422 whose first validation error has this field and type.
+pub async fn assert_validation(resp: Response, field: &str, kind: &str) -> Value {
+    let body = assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR").await;
+    let errors = body["error"]["validation_errors"].as_array().expect("validation_errors");
+    assert!(errors.iter().any(|e| e["field"] == field && e["type"] == kind), "expected {field}/{kind} in {body}");
+    body
+}

@@ -1,0 +1,11 @@
+//! The API test suite: one binary, every test against a real server on 127.0.0.1:0.
+
+mod helpers;
+
+mod boards;
+mod comments;
+mod conventions;
+mod history;
+mod sessions;
+mod storage;
+mod tickets;
