@@ -16,7 +16,8 @@ use axum::{Router, ServiceExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::Layer;
-use tower_http::trace::TraceLayer;
+use tower_http::LatencyUnit;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::config::Config;
 use crate::db::writer::{self, WriterHandle, WriterOptions, WriterPause, WriterTask};
@@ -35,7 +36,11 @@ pub fn build_router(state: AppState) -> Router {
         .with_state(state)
         .layer(middleware::map_response(standard_405))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Millis)),
+        )
         .layer(middleware::from_fn(request_id))
 }
 

@@ -128,11 +128,32 @@ pub fn session_active_since(idle_days: u32) -> String {
     format_ts(Utc::now() - chrono::Duration::days(i64::from(idle_days)))
 }
 
+/// Keep a used session alive. At most one write a minute per session, sent to the writer without
+/// awaiting it: labelling a request must not wait for (or fail with) a bookkeeping write.
+fn refresh_session_activity(state: &AppState, id: String, last_activity: &str) {
+    let stale = crate::domain::time::parse_rfc3339(last_activity)
+        .is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60));
+    if !stale {
+        return;
+    }
+    let writer = state.writer.clone();
+    let since = session_active_since(state.config.auth.anonymous_session_idle_days);
+    tokio::spawn(async move {
+        let touched = writer
+            .run(move |conn, ctx| Box::pin(async move { db::sessions::touch(conn, &id, None, &since, &ctx.now).await }))
+            .await;
+        if let Err(e) = touched {
+            tracing::warn!(error = %e, "could not refresh an anonymous session");
+        }
+    });
+}
+
 async fn anonymous_name(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<String>> {
     if let Some(id) = session_id(headers) {
         let since = session_active_since(state.config.auth.anonymous_session_idle_days);
-        if let Some(session) = db::sessions::find(&state.db, &id, &since).await? {
-            return Ok(Some(session.username));
+        if let Some((username, last_activity)) = db::sessions::find_active(&state.db, &id, &since).await? {
+            refresh_session_activity(state, id, &last_activity);
+            return Ok(Some(username));
         }
     }
     let header = headers.get("x-username").and_then(|v| v.to_str().ok()).map(str::trim);

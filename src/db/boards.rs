@@ -217,37 +217,41 @@ async fn migrate_columns(
         PlanError::Invalid(fe) => ApiError::Validation(vec![fe]),
         PlanError::NotEmpty(message) => ApiError::Conflict { code: "COLUMN_NOT_EMPTY", message },
     })?;
-    let mut changed = Vec::new();
-    for (old, new) in &plan.renames {
-        let tickets = sqlx::query_as::<_, Ticket>(
-            "UPDATE tickets SET current_column = ?1, version = version + 1, updated_at = ?2
-             WHERE board_id = ?3 AND current_column = ?4 RETURNING *",
-        )
-        .bind(new)
-        .bind(&ctx.now)
-        .bind(board.id)
-        .bind(old)
-        .fetch_all(&mut *conn)
-        .await?;
-        history::rename_column(conn, board.id, old, new).await?;
-        changed.extend(tickets.into_iter().map(|ticket| Migrated { ticket, moved: false }));
+    // Every target is decided from the columns as they were: park each source column's tickets
+    // under a unique temporary name first, so a swap (A→B, B→A) or a chain cannot cascade.
+    let mappings: Vec<(&String, &String, bool)> =
+        plan.renames.iter().map(|(o, n)| (o, n, false)).chain(plan.moves.iter().map(|(o, n)| (o, n, true))).collect();
+    let parked = |i: usize| format!("\u{1}migrating {i}");
+    for (i, (old, _, _)) in mappings.iter().enumerate() {
+        sqlx::query("UPDATE tickets SET current_column = ? WHERE board_id = ? AND current_column = ?")
+            .bind(parked(i))
+            .bind(board.id)
+            .bind(old)
+            .execute(&mut *conn)
+            .await?;
     }
-    for (old, new) in &plan.moves {
+    history::rename_columns(conn, board.id, &plan.renames).await?;
+    let mut changed = Vec::new();
+    for (i, (old, new, moved)) in mappings.into_iter().enumerate() {
         let tickets = sqlx::query_as::<_, Ticket>(
-            "UPDATE tickets SET current_column = ?1, column_entered_at = ?2, version = version + 1, updated_at = ?2
-             WHERE board_id = ?3 AND current_column = ?4 RETURNING *",
+            "UPDATE tickets SET current_column = ?1, version = version + 1, updated_at = ?2,
+                    column_entered_at = CASE WHEN ?3 THEN ?2 ELSE column_entered_at END
+             WHERE board_id = ?4 AND current_column = ?5 RETURNING *",
         )
         .bind(new)
         .bind(&ctx.now)
+        .bind(moved)
         .bind(board.id)
-        .bind(old)
+        .bind(parked(i))
         .fetch_all(&mut *conn)
         .await?;
-        for t in &tickets {
-            let change = Change { field: "column", old: Some(old.clone()), new: Some(new.clone()) };
-            history::record(conn, t.id, &[change], actor, &ctx.now).await?;
+        if moved {
+            for t in &tickets {
+                let change = Change { field: "column", old: Some(old.clone()), new: Some(new.clone()) };
+                history::record(conn, t.id, &[change], actor, &ctx.now).await?;
+            }
         }
-        changed.extend(tickets.into_iter().map(|ticket| Migrated { ticket, moved: true }));
+        changed.extend(tickets.into_iter().map(|ticket| Migrated { ticket, moved }));
     }
     Ok(changed)
 }

@@ -30,15 +30,22 @@ pub async fn record(
     Ok(())
 }
 
-/// After a column rename, rewrite the board's `column` history values so timelines stay continuous.
-pub async fn rename_column(conn: &mut SqliteConnection, board_id: i64, old: &str, new: &str) -> ApiResult<()> {
-    for sql in [
-        "UPDATE ticket_history SET old_value = ?1 WHERE field_name = 'column' AND old_value = ?2
-           AND ticket_id IN (SELECT id FROM tickets WHERE board_id = ?3)",
-        "UPDATE ticket_history SET new_value = ?1 WHERE field_name = 'column' AND new_value = ?2
-           AND ticket_id IN (SELECT id FROM tickets WHERE board_id = ?3)",
-    ] {
-        sqlx::query(sql).bind(new).bind(old).bind(board_id).execute(&mut *conn).await?;
+/// After column renames (`(old, new)` pairs), rewrite the board's `column` history values so
+/// timelines stay continuous. Values are parked under temporary names first so that swaps and
+/// chains of renames do not cascade.
+pub async fn rename_columns(conn: &mut SqliteConnection, board_id: i64, renames: &[(String, String)]) -> ApiResult<()> {
+    let parked = |i: usize| format!("\u{1}renaming {i}");
+    let steps = renames.iter().enumerate().map(|(i, (old, _))| (old.clone(), parked(i)));
+    let finals = renames.iter().enumerate().map(|(i, (_, new))| (parked(i), new.clone()));
+    for (from, to) in steps.collect::<Vec<_>>().into_iter().chain(finals) {
+        for sql in [
+            "UPDATE ticket_history SET old_value = ?1 WHERE field_name = 'column' AND old_value = ?2
+               AND ticket_id IN (SELECT id FROM tickets WHERE board_id = ?3)",
+            "UPDATE ticket_history SET new_value = ?1 WHERE field_name = 'column' AND new_value = ?2
+               AND ticket_id IN (SELECT id FROM tickets WHERE board_id = ?3)",
+        ] {
+            sqlx::query(sql).bind(&to).bind(&from).bind(board_id).execute(&mut *conn).await?;
+        }
     }
     Ok(())
 }

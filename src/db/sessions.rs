@@ -5,12 +5,14 @@ use sqlx::{SqliteConnection, SqlitePool};
 use crate::domain::session::AnonSession;
 use crate::error::ApiResult;
 
-const SELECT: &str =
-    "SELECT id AS session_id, username, created_at FROM anon_sessions WHERE id = ? AND last_activity >= ?";
-
-/// A session that has been active since `active_since`.
-pub async fn find(pool: &SqlitePool, id: &str, active_since: &str) -> ApiResult<Option<AnonSession>> {
-    Ok(sqlx::query_as::<_, AnonSession>(SELECT).bind(id).bind(active_since).fetch_optional(pool).await?)
+/// The username and `last_activity` of a session active since `active_since`.
+pub async fn find_active(pool: &SqlitePool, id: &str, active_since: &str) -> ApiResult<Option<(String, String)>> {
+    let row = sqlx::query_as("SELECT username, last_activity FROM anon_sessions WHERE id = ? AND last_activity >= ?")
+        .bind(id)
+        .bind(active_since)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row)
 }
 
 pub async fn create(conn: &mut SqliteConnection, id: &str, username: &str, now: &str) -> ApiResult<AnonSession> {

@@ -205,6 +205,8 @@ async fn put_and_delete_on_the_default_board_are_not_allowed() {
     let delete = app.delete("/api/boards/default").await;
 
     // Assert
+    let allow = put.headers().get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(allow.split(',').any(|m| m.trim() == "GET"), "Allow: {allow}");
     let body = assert_error(put, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED").await;
     assert_eq!(body["detail"], "Method Not Allowed");
     assert_error(delete, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED").await;
@@ -1132,4 +1134,159 @@ async fn an_empty_board_lists_no_tickets() {
 
     // Assert
     assert_eq!(body, json!({ "board_id": id_of(&empty), "board_name": "Empty", "tickets": [], "total_tickets": 0 }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// More column-change rules
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn several_renames_may_merge_columns_into_one() {
+    // Arrange
+    let app = spawn_app().await;
+    let blocked = ticket_in(&app, 1, "blocked", "Blocked").await;
+    let qc = ticket_in(&app, 1, "qc", "Ready for QC").await;
+    let request = json!({
+        "columns": ["Not Started", "In Progress", "Done"],
+        "renames": { "Blocked": "In Progress", "Ready for QC": "In Progress" }
+    });
+
+    // Act
+    let resp = app.put("/api/boards/1/columns", &request).await;
+
+    // Assert
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.expect("columns result");
+    assert_eq!(body["renamed_tickets"], 2);
+    assert_eq!(body["moved_tickets"], 0);
+    for before in [&blocked, &qc] {
+        let after = ticket(&app, id_of(before)).await;
+        assert_eq!(after["current_column"], "In Progress");
+        assert_eq!(after["column_entered_at"], before["column_entered_at"]);
+    }
+}
+
+#[tokio::test]
+async fn renames_may_swap_two_column_names() {
+    // Arrange
+    let app = spawn_app().await;
+    let waiting = app.create_ticket(1, "waiting").await;
+    let finished = ticket_in(&app, 1, "finished", "Done").await;
+    let request = json!({
+        "columns": ["Done", "In Progress", "Blocked", "Ready for QC", "Not Started"],
+        "renames": { "Not Started": "Done", "Done": "Not Started" }
+    });
+
+    // Act
+    let resp = app.put("/api/boards/1/columns", &request).await;
+
+    // Assert
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.expect("columns result");
+    let waiting_now = ticket(&app, id_of(&waiting)).await["current_column"].clone();
+    let finished_now = ticket(&app, id_of(&finished)).await["current_column"].clone();
+    assert_eq!((waiting_now, finished_now), (json!("Done"), json!("Not Started")));
+    assert_eq!(body["renamed_tickets"], 2);
+}
+
+#[tokio::test]
+async fn rename_keys_and_targets_match_case_insensitively_and_store_the_new_spelling() {
+    // Arrange
+    let app = spawn_app().await;
+    let waiting = app.create_ticket(1, "waiting").await;
+    let request = json!({
+        "columns": ["Backlog", "In Progress", "Blocked", "Ready for QC", "Done"],
+        "renames": { "not started": "BACKLOG" }
+    });
+
+    // Act
+    let resp = app.put("/api/boards/1/columns", &request).await;
+
+    // Assert
+    assert_eq!(resp.status(), StatusCode::OK);
+    let after = ticket(&app, id_of(&waiting)).await;
+    assert_eq!(after["current_column"], "Backlog");
+}
+
+#[tokio::test]
+async fn a_conflicting_column_edit_applies_none_of_its_renames() {
+    // Arrange
+    let app = spawn_app().await;
+    let waiting = app.create_ticket(1, "waiting").await;
+    let blocked = ticket_in(&app, 1, "blocked", "Blocked").await;
+    let before = board(&app, 1).await;
+    let request = json!({ "columns": ["Backlog", "In Progress", "Done"], "renames": { "Not Started": "Backlog" } });
+
+    // Act
+    let resp = app.put("/api/boards/1/columns", &request).await;
+
+    // Assert
+    let body = assert_error(resp, StatusCode::CONFLICT, "COLUMN_NOT_EMPTY").await;
+    assert_eq!(body["detail"], "Columns still hold tickets: Blocked (1)");
+    assert_eq!(board(&app, 1).await, before);
+    assert_eq!(ticket(&app, id_of(&waiting)).await, waiting);
+    assert_eq!(ticket(&app, id_of(&blocked)).await, blocked);
+}
+
+#[tokio::test]
+async fn if_match_on_an_unknown_board_answers_404_first() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let resp = put_with_if_match(&app, "/api/boards/999", "\"1\"", &json!({ "name": "X" })).await;
+
+    // Assert
+    let body = assert_error(resp, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    assert_eq!(body["detail"], "Board not found");
+}
+
+// ---------------------------------------------------------------------------------------------
+// More field rules on create
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_blank_board_description_is_stored_as_null() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let resp = app.post("/api/boards/", &json!({ "name": "Quiet", "description": "   " })).await;
+
+    // Assert
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let body: Value = resp.json().await.expect("board body");
+    assert_eq!(body["description"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_board_description_over_20000_characters_is_rejected() {
+    // Arrange
+    let app = spawn_app().await;
+    let before = all_boards(&app).await;
+
+    // Act
+    let resp = app.post("/api/boards/", &json!({ "name": "Verbose", "description": "d".repeat(20_001) })).await;
+
+    // Assert
+    assert_validation(resp, "body.description", "string_too_long").await;
+    assert_eq!(all_boards(&app).await, before);
+}
+
+#[tokio::test]
+async fn non_string_names_and_columns_are_rejected_as_invalid_type() {
+    // Arrange
+    let app = spawn_app().await;
+    let before = all_boards(&app).await;
+
+    // Act
+    let numeric_name = app.post("/api/boards/", &json!({ "name": 42 })).await;
+    let numeric_column = app.post("/api/boards/", &json!({ "name": "N", "columns": ["Todo", 7] })).await;
+    let columns_object = app.post("/api/boards/", &json!({ "name": "O", "columns": { "a": 1 } })).await;
+
+    // Assert
+    assert_validation(numeric_name, "body.name", "invalid_type").await;
+    assert_validation_on(numeric_column, "body.columns", "invalid_type").await;
+    assert_validation(columns_object, "body.columns", "invalid_type").await;
+    assert_eq!(all_boards(&app).await, before);
 }

@@ -328,3 +328,35 @@ async fn comments_never_change_the_tickets_version_or_history() {
     let history_after = app.get_json(&format!("/api/history/tickets/{ticket_id}/history")).await;
     assert_eq!(history_after, history_before);
 }
+
+#[tokio::test]
+async fn a_blank_or_overlong_x_username_is_ignored() {
+    let app = spawn_app().await;
+    let ticket_id = ticket(&app).await;
+    let body = json!({"ticket_id": ticket_id, "text": "Who?"});
+
+    for header in ["   ".to_owned(), "u".repeat(101)] {
+        let resp = app
+            .request(Method::POST, "/api/comments/")
+            .header("X-Username", header)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        assert_eq!(resp.json::<Value>().await.expect("comment")["author"], "anonymous");
+    }
+}
+
+#[tokio::test]
+async fn an_edited_comment_keeps_its_place_in_the_list() {
+    let app = spawn_app().await;
+    let ticket_id = ticket(&app).await;
+    let first = add_comment(&app, json!({"ticket_id": ticket_id, "text": "one"})).await;
+    let second = add_comment(&app, json!({"ticket_id": ticket_id, "text": "two"})).await;
+
+    let edited = ok_json(edit(&app, id_of(&first), "one, revised").await).await;
+
+    assert_eq!(comments_of(&app, ticket_id).await, vec![edited, second]);
+}

@@ -424,3 +424,32 @@ async fn an_ended_session_no_longer_labels_actions() {
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert_eq!(resp.json::<Value>().await.expect("comment")["author"], "anonymous");
 }
+
+#[tokio::test]
+async fn the_x_username_header_labels_creates_and_updates_without_a_body_name() {
+    let app = spawn_app().await;
+    let created = app
+        .request(Method::POST, "/api/tickets/")
+        .header("X-Username", "carol")
+        .json(&json!({"board_id": 1, "title": "By carol"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let ticket: Value = created.json().await.expect("ticket");
+    let status_row = last_history_row(&app, &ticket["id"]).await;
+
+    let updated = app
+        .request(Method::PUT, &format!("/api/tickets/{}", ticket["id"]))
+        .header("X-Username", "dave")
+        .json(&json!({"title": "By dave"}))
+        .send()
+        .await
+        .expect("PUT");
+
+    assert_eq!(updated.status(), StatusCode::OK);
+    assert_eq!(status_row["changed_by"], "carol");
+    let title_row = last_history_row(&app, &ticket["id"]).await;
+    assert_eq!(title_row["field_name"], "title");
+    assert_eq!(title_row["changed_by"], "dave");
+}

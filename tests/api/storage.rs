@@ -19,11 +19,6 @@ async fn ok_json(resp: Response) -> Value {
     resp.json().await.expect("json body")
 }
 
-/// A server without rate limiting, for tests that send more requests than the general class allows.
-async fn spawn_unlimited_app() -> TestApp {
-    spawn_app_with(|cfg| cfg.rate_limit.enabled = false).await
-}
-
 /// Send a POST from a spawned task so that several requests are in flight at once.
 fn spawn_post(app: &TestApp, path: &str, body: Value) -> tokio::task::JoinHandle<Response> {
     let client = app.client.clone();
@@ -89,7 +84,7 @@ async fn ids_are_not_reused_across_a_restart() {
 
 #[tokio::test]
 async fn two_hundred_concurrent_creates_all_commit_with_distinct_ids() {
-    let app = spawn_unlimited_app().await;
+    let app = spawn_app().await;
     let board = id_of(&app.create_board("Busy").await);
     let requests: Vec<_> = (0..200)
         .map(|n| spawn_post(&app, "/api/tickets/", json!({"board_id": board, "title": format!("T{n}")})))

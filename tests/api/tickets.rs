@@ -1338,3 +1338,142 @@ async fn a_delete_with_the_current_version_succeeds() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_error(app.get(&format!("/api/tickets/{id}")).await, StatusCode::NOT_FOUND, "NOT_FOUND").await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Further edges
+// ---------------------------------------------------------------------------------------------
+
+/// The expected order for `sort`: by the key's value (descending when prefixed `-`), ties by id ascending.
+fn expected_order(tickets: &[Value], sort: &str) -> Vec<i64> {
+    let (key, descending) = match sort.strip_prefix('-') {
+        Some(key) => (key, true),
+        None => (sort, false),
+    };
+    let mut sorted: Vec<&Value> = tickets.iter().collect();
+    sorted.sort_by(|a, b| {
+        let by_value = if key == "id" { id_of(a).cmp(&id_of(b)) } else { text(a, key).cmp(text(b, key)) };
+        let by_value = if descending { by_value.reverse() } else { by_value };
+        by_value.then(id_of(a).cmp(&id_of(b)))
+    });
+    sorted.into_iter().map(id_of).collect()
+}
+
+#[tokio::test]
+async fn every_sort_key_orders_by_its_value_with_ties_by_ascending_id() {
+    let app = spawn_app().await;
+    let specs = [("kiwi", "2"), ("apple", "1"), ("kiwi", "3"), ("fig", "2"), ("banana", "1")];
+    let mut made = Vec::new();
+    for (title, priority) in specs {
+        made.push(id_of(&create(&app, json!({"board_id": 1, "title": title, "priority": priority})).await));
+    }
+    ok_json(move_ticket(&app, made[0], json!({"column": "Done"})).await).await;
+    ok_json(put_ticket(&app, made[2], json!({"description": "touched"})).await).await;
+    ok_json(move_ticket(&app, made[4], json!({"column": "Blocked"})).await).await;
+    let tickets = list(&app, &[]).await["items"].as_array().expect("items").clone();
+
+    for key in ["id", "created_at", "updated_at", "column_entered_at", "priority", "title"] {
+        for sort in [key.to_owned(), format!("-{key}")] {
+            let page = list(&app, &[("sort", &sort)]).await;
+
+            assert_eq!(ids(&page), expected_order(&tickets, &sort), "sort={sort}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn total_pages_is_exact_when_the_total_divides_evenly() {
+    let app = spawn_app().await;
+    for n in 1..=4 {
+        app.create_ticket(DEFAULT_BOARD, &format!("Ticket {n}")).await;
+    }
+
+    let page = list(&app, &[("page", "2"), ("page_size", "2")]).await;
+
+    assert_eq!(page["total_pages"], 2);
+    assert_eq!(page["has_next"], false);
+    assert_eq!(ids(&page).len(), 2);
+}
+
+#[tokio::test]
+async fn a_board_filter_that_is_not_an_integer_is_rejected() {
+    let app = spawn_app().await;
+
+    let resp = list_response(&app, &[("board_id", "one")]).await;
+
+    let body = assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR").await;
+    let errors = body["error"]["validation_errors"].as_array().expect("errors");
+    assert!(errors.iter().any(|e| e["field"] == "query.board_id"), "{body}");
+}
+
+#[tokio::test]
+async fn a_timestamp_filter_without_an_offset_is_rejected() {
+    let app = spawn_app().await;
+
+    let resp = list_response(&app, &[("created_after", "2026-01-01T00:00:00")]).await;
+
+    assert_validation(resp, "query.created_after", "invalid_datetime").await;
+}
+
+#[tokio::test]
+async fn text_filters_outside_their_lengths_are_rejected() {
+    let app = spawn_app().await;
+    let long_q = "q".repeat(201);
+    let long_assignee = "a".repeat(101);
+    let long_priority = "p".repeat(33);
+
+    let q = list_response(&app, &[("q", &long_q)]).await;
+    let assignee = list_response(&app, &[("assignee", &long_assignee)]).await;
+    let priority = list_response(&app, &[("priority", &long_priority)]).await;
+
+    assert_validation(q, "query.q", "string_too_long").await;
+    assert_validation(assignee, "query.assignee", "string_too_long").await;
+    assert_validation(priority, "query.priority", "string_too_long").await;
+}
+
+#[tokio::test]
+async fn a_blank_description_in_an_update_clears_it() {
+    let app = spawn_app().await;
+    let id = id_of(&create(&app, json!({"board_id": 1, "title": "t", "description": "x"})).await);
+
+    let body = ok_json(put_ticket(&app, id, json!({"description": "   "})).await).await;
+
+    assert_eq!(body["description"], Value::Null);
+    assert_eq!(body["version"], 2);
+    assert_eq!(changes(&app, id).await, vec![("description".into(), json!("x"), Value::Null, "system".into())]);
+}
+
+#[tokio::test]
+async fn a_blank_moved_by_counts_as_absent() {
+    let app = spawn_app().await;
+    let id = id_of(&app.create_ticket(DEFAULT_BOARD, "Mover").await);
+
+    ok_json(move_ticket(&app, id, json!({"column": "Done", "moved_by": "   "})).await).await;
+
+    assert_eq!(changes(&app, id).await[0].3, "system");
+}
+
+#[tokio::test]
+async fn an_empty_claimant_counts_as_absent_and_a_long_one_is_rejected() {
+    let app = spawn_app().await;
+    let created = app.create_ticket(DEFAULT_BOARD, "Unclaimed").await;
+    let id = id_of(&created);
+    let long = "a".repeat(101);
+
+    let empty = post_empty(&app, &format!("/api/tickets/{id}/claim?agent_id=")).await;
+    let too_long = post_empty(&app, &format!("/api/tickets/{id}/claim?agent_id={long}")).await;
+
+    assert_validation(empty, "query.agent_id", "missing").await;
+    assert_validation(too_long, "query.agent_id", "string_too_long").await;
+    assert_eq!(fetch(&app, id).await, created);
+}
+
+#[tokio::test]
+async fn a_ticket_created_with_an_assignee_cannot_be_claimed_by_someone_else() {
+    let app = spawn_app().await;
+    let id = id_of(&create(&app, json!({"board_id": 1, "title": "Taken", "assignee": "bob"})).await);
+
+    let resp = post_empty(&app, &format!("/api/tickets/{id}/claim?agent_id=alice")).await;
+
+    let body = assert_error(resp, StatusCode::CONFLICT, "ALREADY_CLAIMED").await;
+    assert_eq!(body["detail"], "Ticket already assigned to bob");
+}
