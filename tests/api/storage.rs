@@ -159,6 +159,31 @@ async fn commands_queued_behind_a_pause_commit_in_one_batch_and_fail_independent
     assert_eq!(history.as_array().map(Vec::len), Some(1), "the failed move left no row");
 }
 
+#[tokio::test]
+async fn a_request_that_finds_the_writer_queue_full_gets_503_and_changes_nothing() {
+    let app = spawn_app_with(|cfg| {
+        cfg.database.writer_queue_capacity = 16;
+        cfg.database.writer_queue_wait_ms = 50;
+    })
+    .await;
+    let pause = app.pause_writer().await;
+    let queued: Vec<_> =
+        (0..16).map(|i| spawn_post(&app, "/api/tickets/", json!({"board_id": 1, "title": format!("Q{i}")}))).collect();
+    assert!(pause.wait_queued(16).await, "the queue is full");
+
+    let resp = app.post("/api/tickets/", &json!({"board_id": 1, "title": "Overflow"})).await;
+    assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    assert_error(resp, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
+
+    pause.release().await;
+    for joined in join_all(queued).await {
+        assert_eq!(joined.expect("request task").status(), StatusCode::CREATED);
+    }
+    let page = app.get_json("/api/tickets/?board_id=1&q=Overflow").await;
+    assert_eq!(page["total"], 0, "the rejected request wrote nothing");
+    assert_eq!(app.get_json("/api/tickets/?board_id=1").await["total"], 16);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Durability and the default board
 // ---------------------------------------------------------------------------------------------
