@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,8 +17,12 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::Layer;
 use tower_http::LatencyUnit;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+use crate::auth::AuthContext;
+use crate::auth::jwt::{JwtKeys, load_or_create_secret};
+use crate::auth::password::PasswordHasherPool;
 use crate::config::Config;
 use crate::db::writer::{self, WriterHandle, WriterOptions, WriterPause, WriterTask};
 use crate::db::{self, OpenError};
@@ -28,7 +32,7 @@ use crate::state::AppState;
 
 /// Build the application router for `state`.
 pub fn build_router(state: AppState) -> Router {
-    let (api, doc) = routes::api_router();
+    let (api, doc) = routes::api_router(&state);
     let doc = Arc::new(doc);
     let body_limit = state.config.server.body_limit_bytes;
     api.route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
@@ -82,6 +86,39 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     resp
 }
 
+/// CORS for the configured origins, with credentials (never a wildcard). It sits outside
+/// authentication and rate limiting so 401/429 bodies stay readable cross-origin, and it answers
+/// preflight requests itself.
+fn cors_layer(config: &Config) -> CorsLayer {
+    let origins: Vec<HeaderValue> =
+        config.cors.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let names = |list: &[&'static str]| list.iter().map(|h| HeaderName::from_static(h)).collect::<Vec<_>>();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers(names(&[
+            "authorization",
+            "content-type",
+            "if-match",
+            "idempotency-key",
+            "x-request-id",
+            "x-session-id",
+            "x-username",
+        ]))
+        .expose_headers(names(&[
+            "etag",
+            "location",
+            "retry-after",
+            "x-request-id",
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "idempotency-replayed",
+        ]))
+        .max_age(Duration::from_secs(600))
+}
+
 /// Both `/api/boards` and `/api/boards/` reach the same route: trim one trailing slash before
 /// routing (everything but `/` itself and the `/docs/` explorer).
 async fn trim_trailing_slash(mut req: Request<Body>, next: Next) -> Response {
@@ -112,6 +149,10 @@ pub enum StartError {
     Bind(String, std::io::Error),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot load the JWT secret: {0}")]
+    Secret(std::io::Error),
+    #[error("cannot prepare password hashing: {0}")]
+    Passwords(ApiError),
 }
 
 /// Take the exclusive lock on `<data dir>/kanban.lock` (released when the file is dropped).
@@ -122,6 +163,19 @@ pub fn lock_data_dir(config: &Config) -> Result<File, StartError> {
     let file = File::create(&path).map_err(|e| StartError::DataDir(path.display().to_string(), e))?;
     file.try_lock().map_err(|_| StartError::Locked(path.display().to_string()))?;
     Ok(file)
+}
+
+/// Token keys (from the configured or persisted secret) and the password hasher.
+pub async fn auth_context(config: &Config) -> Result<AuthContext, StartError> {
+    let secret =
+        load_or_create_secret(config.auth.jwt_secret.expose(), &config.data_dir()).map_err(StartError::Secret)?;
+    let keys = JwtKeys::new(
+        &secret,
+        Duration::from_secs(config.auth.access_token_ttl_minutes * 60),
+        Duration::from_secs(config.auth.refresh_token_ttl_days * 86_400),
+    );
+    let passwords = PasswordHasherPool::new(config.auth.max_concurrent_hashes).await.map_err(StartError::Passwords)?;
+    Ok(AuthContext { keys: Arc::new(keys), passwords })
 }
 
 /// A running server.
@@ -159,8 +213,9 @@ impl Server {
         let listener = TcpListener::bind(&addr).await.map_err(|e| StartError::Bind(addr.clone(), e))?;
         let local = listener.local_addr().map_err(|e| StartError::Bind(addr, e))?;
         let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
-        let state = AppState { db: read, writer: writer.clone(), config: Arc::new(config) };
-        let app = middleware::from_fn(trim_trailing_slash).layer(build_router(state));
+        let auth = auth_context(&config).await?;
+        let state = AppState { db: read, writer: writer.clone(), config: Arc::new(config), auth };
+        let app = cors_layer(&state.config).layer(middleware::from_fn(trim_trailing_slash).layer(build_router(state)));
         let (shutdown, stop_rx) = oneshot::channel::<()>();
         let serving = tokio::spawn(async move {
             axum::serve(listener, ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app))

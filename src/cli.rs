@@ -1,4 +1,4 @@
-//! Command line: `agent-kanban [--config-dir DIR] [serve|migrate|check-config]`.
+//! Command line: `agent-kanban [--config-dir DIR] [serve|migrate|check-config|create-admin]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand};
 use crate::app::{Server, StartError, lock_data_dir};
 use crate::config::Config;
 use crate::db;
+use crate::db::users::NewUser;
+use crate::domain::time::now_string;
+use crate::domain::user::Registration;
 
 #[derive(Debug, Parser)]
 #[command(name = "agent-kanban", version, about = "Kanban board server: REST API over SQLite")]
@@ -27,6 +30,57 @@ pub enum Command {
     Migrate,
     /// Validate the configuration and print the effective values (secrets redacted).
     CheckConfig,
+    /// Create an admin account (for headless set-up or with registration disabled).
+    CreateAdmin(CreateAdmin),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateAdmin {
+    #[arg(long, env = "KANBAN_ADMIN_USERNAME")]
+    pub username: String,
+    #[arg(long, env = "KANBAN_ADMIN_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    /// Defaults to `<username>@example.invalid`.
+    #[arg(long, env = "KANBAN_ADMIN_EMAIL")]
+    pub email: Option<String>,
+}
+
+/// Create an admin with the registration rules; exit 1 when the user exists or a rule fails.
+pub async fn create_admin(config: Config, args: CreateAdmin) -> ExitCode {
+    let email = args.email.unwrap_or_else(|| format!("{}@example.invalid", args.username.trim().to_lowercase()));
+    let body = serde_json::json!({"username": args.username, "email": email, "password": args.password});
+    let reg = match Registration::parse(&body) {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("error: {}: {}", e.field.trim_start_matches("body."), e.message);
+            }
+            return ExitCode::from(1);
+        }
+    };
+    let result = async {
+        db::ensure_parent_dir(&config.database.path).map_err(|e| format!("cannot create the data directory: {e}"))?;
+        let mut conn = db::open_writer(&config.database).await.map_err(|e| e.to_string())?;
+        db::migrate(&mut conn).await.map_err(|e| e.to_string())?;
+        let password = reg.password.clone();
+        let hash = tokio::task::spawn_blocking(move || crate::auth::password::hash_blocking(&password))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let new = NewUser { username: &reg.username, email: &reg.email, password_hash: &hash, role: "admin" };
+        db::users::insert(&mut conn, new, &now_string()).await.map_err(|e| e.to_string())
+    }
+    .await;
+    match result {
+        Ok(user) => {
+            println!("created admin {} (id {})", user.username, user.id);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Run `serve` until a shutdown signal; exit 1 on a fatal error.

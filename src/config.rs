@@ -35,6 +35,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
     pub cors: CorsConfig,
     pub idempotency: IdempotencyConfig,
     pub logging: LoggingConfig,
@@ -47,6 +48,7 @@ pub struct ServerConfig {
     pub port: u16,
     pub body_limit_bytes: usize,
     pub shutdown_grace_seconds: u64,
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,6 +74,12 @@ pub enum Synchronous {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
+    pub jwt_secret: Secret,
+    pub access_token_ttl_minutes: u64,
+    pub refresh_token_ttl_days: u64,
+    pub default_role: DefaultRole,
+    pub registration_enabled: bool,
+    pub max_concurrent_hashes: usize,
     pub anonymous_role: AnonymousRole,
     pub cookie_secure: bool,
     pub anonymous_session_idle_days: u32,
@@ -85,6 +93,111 @@ pub enum AnonymousRole {
     Viewer,
     Agent,
     Pm,
+}
+
+/// A secret setting: `Debug` and `Serialize` show `"***"` (empty stays empty), so neither logs nor
+/// `check-config` can reveal it; [`Secret::expose`] is the only way to read it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    fn shown(&self) -> &'static str {
+        if self.0.is_empty() { "" } else { "***" }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.shown())
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.shown())
+    }
+}
+
+/// The role of self-registered users (never admin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefaultRole {
+    Viewer,
+    Agent,
+    Pm,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    pub register: Quota,
+    pub login: Quota,
+    pub board_create: Quota,
+    pub general: Quota,
+}
+
+/// A rate-limit quota `N/second|minute|hour`: a burst of N, then one request every period / N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub count: u32,
+    pub period: std::time::Duration,
+}
+
+impl Quota {
+    fn unit(&self) -> &'static str {
+        match self.period.as_secs() {
+            1 => "second",
+            60 => "minute",
+            _ => "hour",
+        }
+    }
+
+    /// "10 per 1 minute", as in the 429 message.
+    pub fn describe(&self) -> String {
+        format!("{} per 1 {}", self.count, self.unit())
+    }
+}
+
+impl std::str::FromStr for Quota {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not <N>/second|minute|hour with N >= 1");
+        let (n, unit) = s.trim().split_once('/').ok_or_else(bad)?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        let secs = match unit.trim() {
+            "second" => 1,
+            "minute" => 60,
+            "hour" => 3600,
+            _ => return Err(bad()),
+        };
+        if count == 0 {
+            return Err(bad());
+        }
+        Ok(Quota { count, period: std::time::Duration::from_secs(secs) })
+    }
+}
+
+impl Serialize for Quota {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}/{}", self.count, self.unit()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Quota {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,8 +231,12 @@ pub enum LogFormat {
 const CHOICES: &[(&str, &[&str])] = &[
     ("database.synchronous", &["FULL", "NORMAL"]),
     ("auth.anonymous_role", &["none", "viewer", "agent", "pm"]),
+    ("auth.default_role", &["viewer", "agent", "pm"]),
     ("logging.format", &["pretty", "json"]),
 ];
+
+/// Keys holding a rate-limit quota.
+const QUOTAS: &[&str] = &["rate_limit.register", "rate_limit.login", "rate_limit.board_create", "rate_limit.general"];
 
 /// Integer keys and their inclusive ranges.
 const RANGES: &[(&str, i64, i64)] = &[
@@ -132,8 +249,26 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("database.writer_max_batch", 1, 1024),
     ("database.writer_queue_wait_ms", 1, 60_000),
     ("auth.anonymous_session_idle_days", 1, 365),
+    ("auth.access_token_ttl_minutes", 1, 1440),
+    ("auth.refresh_token_ttl_days", 1, 90),
+    ("auth.max_concurrent_hashes", 1, 64),
     ("idempotency.ttl_hours", 1, 168),
 ];
+
+impl ServerConfig {
+    /// `trusted_proxies` parsed; a bare IP is a single-address network. Err names the bad entry.
+    pub fn trusted_networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| p.to_owned())
+            })
+            .collect()
+    }
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -180,7 +315,7 @@ impl Config {
         }
     }
 
-    /// The effective configuration as TOML, with secrets shown as `"***"` (there are none yet).
+    /// The effective configuration as TOML, with secrets shown as `"***"`.
     pub fn to_redacted_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
@@ -269,6 +404,13 @@ fn build(table: Table) -> Result<Config, ConfigError> {
             return Err(ConfigError::new(*key, format!("must be one of {}, got {v:?}", choices.join(", "))));
         }
     }
+    for key in QUOTAS {
+        if let Some(v) = lookup(&table, key).and_then(Value::as_str)
+            && let Err(message) = v.parse::<Quota>()
+        {
+            return Err(ConfigError::new(*key, message));
+        }
+    }
     for (key, min, max) in RANGES {
         if let Some(v) = lookup(&table, key).and_then(Value::as_integer)
             && !(*min..=*max).contains(&v)
@@ -303,6 +445,14 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             return Err(ConfigError::new("cors.allowed_origins", format!("{origin:?} is not scheme://host[:port]")));
         }
     }
+    let secret = config.auth.jwt_secret.expose();
+    if !secret.is_empty() && secret.len() < 32 {
+        return Err(ConfigError::new("auth.jwt_secret", "must be at least 32 bytes"));
+    }
+    config
+        .server
+        .trusted_networks()
+        .map_err(|bad| ConfigError::new("server.trusted_proxies", format!("{bad:?} is not an IP address or CIDR")))?;
     if tracing_subscriber::EnvFilter::try_new(&config.logging.level).is_err() {
         return Err(ConfigError::new("logging.level", "is not a valid tracing filter"));
     }
@@ -349,6 +499,18 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_redacted_and_quotas_parse() {
+        let c = load(None, &[("KANBAN__AUTH__JWT_SECRET", "0123456789abcdef0123456789abcdef")]).expect("valid");
+        let shown = c.to_redacted_toml();
+        assert!(shown.contains("jwt_secret = \"***\""));
+        assert!(!shown.contains("0123456789abcdef"));
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+        assert_eq!(c.rate_limit.login.describe(), "10 per 1 minute");
+        assert_eq!(c.rate_limit.register.period.as_secs(), 3600);
+        assert_eq!(c.server.trusted_networks().expect("empty list"), vec![]);
+    }
+
+    #[test]
     fn invalid_values_name_their_key() {
         type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
         let cases: &[Case] = &[
@@ -361,6 +523,11 @@ mod tests {
             (None, &[("KANBAN__DATABASE__READ_POOL_SIZE", "65")], "database.read_pool_size"),
             (None, &[("KANBAN__CORS__ALLOWED_ORIGINS", "*")], "cors.allowed_origins"),
             (None, &[("KANBAN__SERVER__BOGUS", "1")], "server.bogus"),
+            (None, &[("KANBAN__AUTH__JWT_SECRET", "short")], "auth.jwt_secret"),
+            (None, &[("KANBAN__AUTH__DEFAULT_ROLE", "admin")], "auth.default_role"),
+            (None, &[("KANBAN__RATE_LIMIT__LOGIN", "0/minute")], "rate_limit.login"),
+            (None, &[("KANBAN__RATE_LIMIT__LOGIN", "10/day")], "rate_limit.login"),
+            (None, &[("KANBAN__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,nope")], "server.trusted_proxies"),
         ];
         for (local, vars, key) in cases {
             let err = load(*local, vars).expect_err("must be rejected");

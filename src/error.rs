@@ -26,8 +26,14 @@ pub enum ApiError {
     PreconditionFailed(i64),
     #[error("{0}")]
     Unauthorized(String),
+    /// A 401 with its specific code (`INVALID_CREDENTIALS`, `INVALID_TOKEN`).
+    #[error("{message}")]
+    AuthFailed { code: &'static str, message: String },
     #[error("{0}")]
     Forbidden(String),
+    /// A 403 with its specific code (`ACCOUNT_INACTIVE`, `REGISTRATION_DISABLED`, ...).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("Request body too large")]
     PayloadTooLarge,
     #[error("Content-Type must be application/json")]
@@ -38,6 +44,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
+    /// A rate-limit class is exhausted; carries "10 per 1 minute".
+    #[error("Rate limit exceeded: {0}")]
+    RateLimited(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -66,11 +75,12 @@ impl ApiError {
             Self::Validation(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Unauthorized(_) | Self::AuthFailed { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -81,7 +91,7 @@ impl ApiError {
         match self {
             Self::NotFound(_) | Self::RouteNotFound => "NOT_FOUND",
             Self::Validation(_) => "VALIDATION_ERROR",
-            Self::Conflict { code, .. } => code,
+            Self::Conflict { code, .. } | Self::AuthFailed { code, .. } | Self::Refused { code, .. } => code,
             Self::PreconditionFailed(_) => "PRECONDITION_FAILED",
             Self::Unauthorized(_) => "UNAUTHORIZED",
             Self::Forbidden(_) => "FORBIDDEN",
@@ -89,6 +99,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::RateLimited(_) => "RATE_LIMITED",
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_ERROR",

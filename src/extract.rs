@@ -112,6 +112,7 @@ fn parse_path_id(raw: Option<&str>, name: &str) -> ApiResult<i64> {
 path_id!(BoardId, "board_id");
 path_id!(TicketId, "ticket_id");
 path_id!(CommentId, "comment_id");
+path_id!(UserId, "user_id");
 
 /// The query string as ordered pairs, with typed accessors that produce `query.<name>` errors.
 #[derive(Debug, Default)]

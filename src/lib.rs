@@ -18,6 +18,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod ratelimit;
 pub mod routes;
 pub mod shutdown;
 pub mod state;

@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
             print!("{}", config.to_redacted_toml());
             ExitCode::SUCCESS
         }
+        Command::CreateAdmin(args) => cli::create_admin(config, args).await,
         Command::Migrate => {
             agent_kanban::telemetry::init(&config.logging);
             cli::migrate(config).await

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sqlx::SqlitePool;
 
+use crate::auth::AuthContext;
 use crate::config::Config;
 use crate::db::writer::WriterHandle;
 
@@ -14,4 +15,5 @@ pub struct AppState {
     /// The single writer; every change goes through it.
     pub writer: WriterHandle,
     pub config: Arc<Config>,
+    pub auth: AuthContext,
 }

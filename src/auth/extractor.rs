@@ -1,15 +1,16 @@
 //! The `Caller` extractor: resolves every request to an authenticated user or an anonymous actor
 //! (`auth.md` §3, `api.md` 1.11), and checks a route's minimum role.
 //!
-//! Accounts and tokens are not issued yet, so no bearer token can verify: a request carrying
-//! `Authorization` is answered 401 even when anonymous access is on, exactly as it will be for an
-//! invalid token once accounts exist. Token verification plugs into [`verify_bearer`].
+//! A request carrying `Authorization` must present a valid access token of an existing, active
+//! user (401 otherwise, even when anonymous access is on); the role is read from the database on
+//! every request, so role changes and deactivation apply at once.
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use chrono::Utc;
 
+use super::jwt::{Claims, TokenKind};
 use crate::config::AnonymousRole;
 use crate::db;
 use crate::domain::time::format_ts;
@@ -36,6 +37,16 @@ impl Role {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "agent" => Some(Role::Agent),
+            "pm" => Some(Role::Pm),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
     /// The role anonymous callers get, if any.
     pub fn for_anonymous(setting: AnonymousRole) -> Option<Role> {
         match setting {
@@ -52,7 +63,10 @@ impl Role {
 pub struct AuthUser {
     pub id: i64,
     pub username: String,
+    /// The role stored now (the token's `role` claim is informational).
     pub role: Role,
+    /// The verified access token's claims (`jti`, `exp` and `fam` serve logout).
+    pub claims: Claims,
 }
 
 /// The resolved caller of a request.
@@ -73,6 +87,11 @@ impl Caller {
             (_, None) => Err(ApiError::Unauthorized("Authentication required".into())),
             (_, Some(_)) => Err(ApiError::Forbidden(format!("Requires role {} or higher", min.as_str()))),
         }
+    }
+
+    /// Own-account routes (`any`): an authenticated user; anonymous callers get 401.
+    pub fn require_user(&self) -> ApiResult<&AuthUser> {
+        self.user.as_ref().ok_or_else(|| ApiError::Unauthorized("Authentication required".into()))
     }
 
     pub fn has_role(&self, min: Role) -> bool {
@@ -103,9 +122,46 @@ impl Caller {
     }
 }
 
-/// Verify a bearer token. No tokens are issued yet, so none verifies.
-async fn verify_bearer(_state: &AppState, _token: &str) -> ApiResult<AuthUser> {
-    Err(ApiError::Unauthorized("Invalid or expired token".into()))
+/// Verify a bearer access token: signature, expiry and `typ`, not denylisted, and its user exists
+/// and is active.
+pub async fn verify_bearer(state: &AppState, token: &str) -> ApiResult<AuthUser> {
+    let invalid = || ApiError::Unauthorized("Invalid or expired token".into());
+    let claims = state.auth.keys.verify(token, TokenKind::Access).ok_or_else(invalid)?;
+    let id = claims.user_id().ok_or_else(invalid)?;
+    if db::tokens::is_denied(&state.db, &claims.jti).await? {
+        return Err(invalid());
+    }
+    let user = db::users::by_id(&state.db, id).await?.filter(|u| u.is_active).ok_or_else(invalid)?;
+    Ok(AuthUser { id: user.id, role: user.role(), username: user.username, claims })
+}
+
+/// The bearer token of a request, if an `Authorization` header is present (Err: malformed).
+fn bearer(parts: &Parts) -> ApiResult<Option<&str>> {
+    let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
+    let malformed = || ApiError::Unauthorized("Invalid authorization header".into());
+    let text = value.to_str().map_err(|_| malformed())?;
+    match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(malformed()),
+    }
+}
+
+/// On public routes: the user of a valid token, else nobody (a bad token counts as absent).
+pub struct OptionalUser(pub Option<AuthUser>);
+
+impl FromRequestParts<AppState> for OptionalUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let Ok(Some(token)) = bearer(parts) else { return Ok(OptionalUser(None)) };
+        match verify_bearer(state, token).await {
+            Ok(user) => Ok(OptionalUser(Some(user))),
+            Err(ApiError::Unauthorized(_)) => Ok(OptionalUser(None)),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// The anonymous session id: cookie `session_id` wins over header `X-Session-Id`.
@@ -192,8 +248,19 @@ mod tests {
     fn anonymous_without_the_role_gets_401_and_users_403() {
         assert!(matches!(anon(None, None).require(Role::Viewer), Err(ApiError::Unauthorized(_))));
         assert!(matches!(anon(Some(Role::Viewer), None).require(Role::Pm), Err(ApiError::Unauthorized(_))));
+        let claims = Claims {
+            sub: "1".into(),
+            username: "a".into(),
+            role: "agent".into(),
+            iat: 0,
+            nbf: 0,
+            exp: 0,
+            jti: "j".into(),
+            typ: TokenKind::Access,
+            fam: "f".into(),
+        };
         let user = Caller {
-            user: Some(AuthUser { id: 1, username: "a".into(), role: Role::Agent }),
+            user: Some(AuthUser { id: 1, username: "a".into(), role: Role::Agent, claims }),
             role: Some(Role::Agent),
             anonymous_name: None,
         };

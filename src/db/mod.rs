@@ -11,6 +11,8 @@ pub mod history;
 pub mod idempotency;
 pub mod sessions;
 pub mod tickets;
+pub mod tokens;
+pub mod users;
 pub mod writer;
 
 use std::path::Path;

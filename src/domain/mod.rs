@@ -10,4 +10,5 @@ pub mod precondition;
 pub mod session;
 pub mod ticket;
 pub mod time;
+pub mod user;
 pub mod validation;

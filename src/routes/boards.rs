@@ -19,9 +19,15 @@ use crate::routes::schemas::{
 use crate::routes::write::{Keyed, Reply, run_write};
 use crate::state::AppState;
 
+/// `POST /api/boards/` (rate class board_create).
+pub fn create_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_board))
+}
+
+/// Every other board route (rate class general).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_boards, create_board))
+        .routes(routes!(list_boards))
         .routes(routes!(get_default_board))
         .routes(routes!(get_default_board_tickets))
         .routes(routes!(get_board, update_board, delete_board))
@@ -35,7 +41,7 @@ fn board_reply(board: Board) -> ApiResult<Reply> {
 }
 
 /// List every board, ordered by id.
-#[utoipa::path(get, path = "/api/boards", tag = "boards",
+#[utoipa::path(get, path = "/api/boards", tag = "boards", security(("bearerAuth" = ["viewer"])),
     responses((status = 200, body = Vec<Board>), (status = 401, body = ErrorBody)))]
 async fn list_boards(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<Board>>> {
     caller.require(Role::Viewer)?;
@@ -43,7 +49,7 @@ async fn list_boards(State(state): State<AppState>, caller: Caller) -> ApiResult
 }
 
 /// The board with the lowest id.
-#[utoipa::path(get, path = "/api/boards/default", tag = "boards",
+#[utoipa::path(get, path = "/api/boards/default", tag = "boards", security(("bearerAuth" = ["viewer"])),
     responses((status = 200, body = Board), (status = 404, body = ErrorBody)))]
 async fn get_default_board(State(state): State<AppState>, caller: Caller) -> ApiResult<Reply> {
     caller.require(Role::Viewer)?;
@@ -51,7 +57,7 @@ async fn get_default_board(State(state): State<AppState>, caller: Caller) -> Api
 }
 
 /// The tickets of the board with the lowest id.
-#[utoipa::path(get, path = "/api/boards/default/tickets", tag = "boards",
+#[utoipa::path(get, path = "/api/boards/default/tickets", tag = "boards", security(("bearerAuth" = ["viewer"])),
     responses((status = 200, body = BoardTickets), (status = 404, body = ErrorBody)))]
 async fn get_default_board_tickets(
     State(state): State<AppState>,
@@ -63,7 +69,7 @@ async fn get_default_board_tickets(
 }
 
 /// One board.
-#[utoipa::path(get, path = "/api/boards/{board_id}", tag = "boards", params(("board_id" = i64, Path)),
+#[utoipa::path(get, path = "/api/boards/{board_id}", tag = "boards", security(("bearerAuth" = ["viewer"])), params(("board_id" = i64, Path)),
     responses((status = 200, body = Board), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_board(State(state): State<AppState>, caller: Caller, BoardId(id): BoardId) -> ApiResult<Reply> {
     caller.require(Role::Viewer)?;
@@ -71,7 +77,7 @@ async fn get_board(State(state): State<AppState>, caller: Caller, BoardId(id): B
 }
 
 /// Create a board (pm). Honours `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/boards", tag = "boards", request_body = CreateBoardRequest,
+#[utoipa::path(post, path = "/api/boards", tag = "boards", security(("bearerAuth" = ["pm"])), request_body = CreateBoardRequest,
     responses((status = 201, body = Board), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn create_board(
@@ -94,7 +100,7 @@ async fn create_board(
 }
 
 /// Update name, description and/or columns (pm); honours `If-Match`.
-#[utoipa::path(put, path = "/api/boards/{board_id}", tag = "boards", params(("board_id" = i64, Path)),
+#[utoipa::path(put, path = "/api/boards/{board_id}", tag = "boards", security(("bearerAuth" = ["pm"])), params(("board_id" = i64, Path)),
     request_body = UpdateBoardRequest,
     responses((status = 200, body = Board), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -118,7 +124,7 @@ async fn update_board(
 }
 
 /// Delete a board with its tickets, comments and history (pm); honours `If-Match`.
-#[utoipa::path(delete, path = "/api/boards/{board_id}", tag = "boards", params(("board_id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/boards/{board_id}", tag = "boards", security(("bearerAuth" = ["pm"])), params(("board_id" = i64, Path)),
     responses((status = 200, body = Message), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
 async fn delete_board(
     State(state): State<AppState>,
@@ -139,7 +145,7 @@ async fn delete_board(
 }
 
 /// The board's column names in order.
-#[utoipa::path(get, path = "/api/boards/{board_id}/columns", tag = "boards", params(("board_id" = i64, Path)),
+#[utoipa::path(get, path = "/api/boards/{board_id}/columns", tag = "boards", security(("bearerAuth" = ["viewer"])), params(("board_id" = i64, Path)),
     responses((status = 200, body = Vec<String>), (status = 404, body = ErrorBody)))]
 async fn get_board_columns(
     State(state): State<AppState>,
@@ -151,7 +157,7 @@ async fn get_board_columns(
 }
 
 /// Replace the column list (bare array or object form), with renames and ticket migration (pm).
-#[utoipa::path(put, path = "/api/boards/{board_id}/columns", tag = "boards", params(("board_id" = i64, Path)),
+#[utoipa::path(put, path = "/api/boards/{board_id}/columns", tag = "boards", security(("bearerAuth" = ["pm"])), params(("board_id" = i64, Path)),
     request_body = ColumnsRequest,
     responses((status = 200, body = ColumnsResult), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -183,7 +189,7 @@ async fn update_board_columns(
 }
 
 /// The board's tickets with `time_in_column` in milliseconds.
-#[utoipa::path(get, path = "/api/boards/{board_id}/tickets", tag = "boards", params(("board_id" = i64, Path)),
+#[utoipa::path(get, path = "/api/boards/{board_id}/tickets", tag = "boards", security(("bearerAuth" = ["viewer"])), params(("board_id" = i64, Path)),
     responses((status = 200, body = BoardTickets), (status = 404, body = ErrorBody)))]
 async fn get_board_tickets(
     State(state): State<AppState>,

@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A ticket's comments, oldest first.
-#[utoipa::path(get, path = "/api/comments/ticket/{ticket_id}", tag = "comments", params(("ticket_id" = i64, Path)),
+#[utoipa::path(get, path = "/api/comments/ticket/{ticket_id}", tag = "comments", security(("bearerAuth" = ["viewer"])), params(("ticket_id" = i64, Path)),
     responses((status = 200, body = Vec<Comment>), (status = 404, body = ErrorBody)))]
 async fn list_comments(
     State(state): State<AppState>,
@@ -34,7 +34,7 @@ async fn list_comments(
 }
 
 /// Comment on a ticket (agent). Honours `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/comments", tag = "comments", request_body = CreateCommentRequest,
+#[utoipa::path(post, path = "/api/comments", tag = "comments", security(("bearerAuth" = ["agent"])), request_body = CreateCommentRequest,
     responses((status = 201, body = Comment), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_comment(
     State(state): State<AppState>,
@@ -57,7 +57,7 @@ async fn create_comment(
 }
 
 /// Edit a comment's text (its author, or pm).
-#[utoipa::path(put, path = "/api/comments/{comment_id}", tag = "comments", params(("comment_id" = i64, Path)),
+#[utoipa::path(put, path = "/api/comments/{comment_id}", tag = "comments", security(("bearerAuth" = ["agent"])), params(("comment_id" = i64, Path)),
     request_body = UpdateCommentRequest,
     responses((status = 200, body = Comment), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -81,7 +81,7 @@ async fn update_comment(
 }
 
 /// Delete a comment (its author, or pm).
-#[utoipa::path(delete, path = "/api/comments/{comment_id}", tag = "comments", params(("comment_id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/comments/{comment_id}", tag = "comments", security(("bearerAuth" = ["agent"])), params(("comment_id" = i64, Path)),
     responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn delete_comment(State(state): State<AppState>, caller: Caller, CommentId(id): CommentId) -> ApiResult<Reply> {
     caller.require(Role::Agent)?;

@@ -27,7 +27,7 @@ fn validation(e: crate::domain::validation::FieldError) -> ApiError {
 }
 
 /// A ticket's history, newest first.
-#[utoipa::path(get, path = "/api/history/tickets/{ticket_id}/history", tag = "history",
+#[utoipa::path(get, path = "/api/history/tickets/{ticket_id}/history", tag = "history", security(("bearerAuth" = ["viewer"])),
     params(("ticket_id" = i64, Path), ("limit" = Option<i64>, Query), ("field_name" = Option<String>, Query)),
     responses((status = 200, body = Vec<HistoryEntry>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn ticket_history(
@@ -51,7 +51,7 @@ fn seconds_between(earlier: &str, later: &str) -> f64 {
 }
 
 /// A ticket's column transitions, oldest first, with the time spent before each.
-#[utoipa::path(get, path = "/api/history/tickets/{ticket_id}/transitions", tag = "history",
+#[utoipa::path(get, path = "/api/history/tickets/{ticket_id}/transitions", tag = "history", security(("bearerAuth" = ["viewer"])),
     params(("ticket_id" = i64, Path)),
     responses((status = 200, body = Transitions), (status = 404, body = ErrorBody)))]
 async fn ticket_transitions(
@@ -90,7 +90,7 @@ async fn ticket_transitions(
 }
 
 /// Recent history of a board's tickets, newest first.
-#[utoipa::path(get, path = "/api/history/boards/{board_id}/activity", tag = "history",
+#[utoipa::path(get, path = "/api/history/boards/{board_id}/activity", tag = "history", security(("bearerAuth" = ["viewer"])),
     params(("board_id" = i64, Path), ("hours" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
     responses((status = 200, body = BoardActivity), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn board_activity(

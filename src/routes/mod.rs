@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource; each exposes `router()` as an `OpenApiRouter` so the
 //! OpenAPI document is generated from the handlers themselves.
 
+pub mod auth;
 pub mod boards;
 pub mod comments;
 pub mod history;
@@ -10,9 +11,12 @@ pub mod sessions;
 pub mod tickets;
 pub mod write;
 
-use utoipa::OpenApi;
+use axum::response::Response;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::ratelimit::{self, Class, ClientKey, TrustedProxies};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -25,19 +29,73 @@ use crate::state::AppState;
         (name = "comments", description = "Comments on tickets"),
         (name = "history", description = "Ticket history and board activity"),
         (name = "sessions", description = "Anonymous username sessions"),
-    )
+        (name = "auth", description = "Accounts, tokens and user administration"),
+    ),
+    modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;
 
-/// Every API route, with the OpenAPI document built from them.
-pub fn api_router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+/// `bearerAuth`: a JWT access token. Each operation lists the minimum role it needs as the
+/// requirement's role names (`[]` = any authenticated user; no requirement = public).
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut bearer = Http::new(HttpAuthScheme::Bearer);
+        bearer.bearer_format = Some("JWT".into());
+        bearer.description = Some(
+            "Access token from POST /api/auth/login. Role names in an operation's requirement give the minimum role \
+             (admin > pm > agent > viewer); callers without a token act as auth.anonymous_role when it is set."
+                .into(),
+        );
+        components.add_security_scheme("bearerAuth", SecurityScheme::Http(bearer));
+    }
+}
+
+/// One rate-limit class: its governor layer (cloned onto every router of the class, so they share
+/// one limiter) and its replenish interval (for `X-RateLimit-Reset`).
+#[derive(Clone)]
+struct Limit {
+    layer: ratelimit::ClassLayer,
+    interval: std::time::Duration,
+}
+
+impl Limit {
+    fn new(class: Class, key: &ClientKey) -> Self {
+        let interval = class.quota.period / class.quota.count.max(1);
+        Limit { layer: ratelimit::layer(&class, key.clone()), interval }
+    }
+}
+
+/// Put `router` in a rate-limit class (no-op when rate limiting is disabled).
+fn limited(router: OpenApiRouter<AppState>, limit: &Option<Limit>) -> OpenApiRouter<AppState> {
+    let Some(limit) = limit else { return router };
+    let interval = limit.interval;
+    router.layer(limit.layer.clone()).layer(axum::middleware::map_response(move |mut resp: Response| async move {
+        ratelimit::reset_header(&mut resp, interval);
+        resp
+    }))
+}
+
+/// Every API route with its rate-limit class, and the OpenAPI document built from them.
+pub fn api_router(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let rl = &state.config.rate_limit;
+    let proxies = TrustedProxies::new(state.config.server.trusted_networks().unwrap_or_default());
+    let key = ClientKey::new(state.auth.keys.clone(), proxies);
+    let class = |name, quota| rl.enabled.then(|| Limit::new(Class { name, quota }, &key));
+    let general = class("general", rl.general);
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(root::router())
-        .merge(boards::router())
-        .merge(tickets::router())
-        .merge(comments::router())
-        .merge(history::router())
-        .merge(sessions::router())
+        .merge(limited(auth::register_router(), &class("register", rl.register)))
+        .merge(limited(auth::login_router(), &class("login", rl.login)))
+        .merge(limited(boards::create_router(), &class("board_create", rl.board_create)))
+        .merge(limited(auth::router(), &general))
+        .merge(limited(boards::router(), &general))
+        .merge(limited(tickets::router(), &general))
+        .merge(limited(comments::router(), &general))
+        .merge(limited(history::router(), &general))
+        .merge(limited(sessions::router(), &general))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     (router, doc)

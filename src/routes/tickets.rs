@@ -69,7 +69,7 @@ fn parse_list_query(q: &QueryParams) -> Result<ListQuery, FieldError> {
 }
 
 /// List tickets with filters, sorting and pagination (page size up to 1000).
-#[utoipa::path(get, path = "/api/tickets", tag = "tickets",
+#[utoipa::path(get, path = "/api/tickets", tag = "tickets", security(("bearerAuth" = ["viewer"])),
     params(("board_id" = Option<i64>, Query), ("column" = Option<String>, Query), ("assignee" = Option<String>, Query),
         ("priority" = Option<String>, Query), ("q" = Option<String>, Query), ("created_after" = Option<String>, Query),
         ("created_before" = Option<String>, Query), ("updated_after" = Option<String>, Query),
@@ -113,7 +113,7 @@ async fn list_tickets(
 }
 
 /// One ticket, with `ETag`.
-#[utoipa::path(get, path = "/api/tickets/{ticket_id}", tag = "tickets", params(("ticket_id" = i64, Path)),
+#[utoipa::path(get, path = "/api/tickets/{ticket_id}", tag = "tickets", security(("bearerAuth" = ["viewer"])), params(("ticket_id" = i64, Path)),
     responses((status = 200, body = Ticket), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_ticket(State(state): State<AppState>, caller: Caller, TicketId(id): TicketId) -> ApiResult<Reply> {
     caller.require(Role::Viewer)?;
@@ -121,7 +121,7 @@ async fn get_ticket(State(state): State<AppState>, caller: Caller, TicketId(id):
 }
 
 /// Create a ticket (agent). Honours `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/tickets", tag = "tickets", request_body = CreateTicketRequest,
+#[utoipa::path(post, path = "/api/tickets", tag = "tickets", security(("bearerAuth" = ["agent"])), request_body = CreateTicketRequest,
     responses((status = 201, body = Ticket), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_ticket(
     State(state): State<AppState>,
@@ -144,7 +144,7 @@ async fn create_ticket(
 }
 
 /// Update ticket fields (agent); honours `If-Match`. Use the move route to change the column.
-#[utoipa::path(put, path = "/api/tickets/{ticket_id}", tag = "tickets", params(("ticket_id" = i64, Path)),
+#[utoipa::path(put, path = "/api/tickets/{ticket_id}", tag = "tickets", security(("bearerAuth" = ["agent"])), params(("ticket_id" = i64, Path)),
     request_body = UpdateTicketRequest,
     responses((status = 200, body = Ticket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -181,7 +181,7 @@ fn reassignment_allowed(caller: &Caller, update: &TicketUpdate) -> ApiResult<()>
 }
 
 /// Move a ticket to another column of its board (agent); honours `If-Match` and `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/tickets/{ticket_id}/move", tag = "tickets", params(("ticket_id" = i64, Path)),
+#[utoipa::path(post, path = "/api/tickets/{ticket_id}/move", tag = "tickets", security(("bearerAuth" = ["agent"])), params(("ticket_id" = i64, Path)),
     request_body = MoveTicketRequest,
     responses((status = 200, body = Ticket), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -218,7 +218,7 @@ fn named_agent(query: &QueryParams, body: &OptionalJsonBody) -> ApiResult<Option
 }
 
 /// Claim a ticket for an agent (agent; pm may claim for others). Honours `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/tickets/{ticket_id}/claim", tag = "tickets",
+#[utoipa::path(post, path = "/api/tickets/{ticket_id}/claim", tag = "tickets", security(("bearerAuth" = ["agent"])),
     params(("ticket_id" = i64, Path), ("agent_id" = Option<String>, Query)), request_body = Option<ClaimRequest>,
     responses((status = 200, body = Ticket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -252,7 +252,7 @@ async fn claim_ticket(
 }
 
 /// Release a claim (the claimant, or pm). Honours `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/tickets/{ticket_id}/release", tag = "tickets",
+#[utoipa::path(post, path = "/api/tickets/{ticket_id}/release", tag = "tickets", security(("bearerAuth" = ["agent"])),
     params(("ticket_id" = i64, Path), ("agent_id" = Option<String>, Query)), request_body = Option<ClaimRequest>,
     responses((status = 200, body = Ticket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn release_ticket(
@@ -280,7 +280,7 @@ async fn release_ticket(
 }
 
 /// Delete a ticket with its comments and history (pm); honours `If-Match`.
-#[utoipa::path(delete, path = "/api/tickets/{ticket_id}", tag = "tickets", params(("ticket_id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/tickets/{ticket_id}", tag = "tickets", security(("bearerAuth" = ["pm"])), params(("ticket_id" = i64, Path)),
     responses((status = 200, body = Message), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
 async fn delete_ticket(
     State(state): State<AppState>,

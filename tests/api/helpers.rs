@@ -19,7 +19,8 @@ pub struct TestApp {
     dir: Arc<tempfile::TempDir>,
 }
 
-/// A server with the test profile: anonymous callers act as `pm`.
+/// A server with the test profile: anonymous callers act as `pm` and rate limiting is off (every
+/// test client shares 127.0.0.1).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -32,6 +33,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     config.server.port = 0;
     config.database.path = dir.path().join("kanban.db");
     config.auth.anonymous_role = AnonymousRole::Pm;
+    config.rate_limit.enabled = false;
     tweak(&mut config);
     start(config, dir).await
 }
