@@ -27,8 +27,11 @@ use crate::config::Config;
 use crate::db::writer::{self, WriterHandle, WriterOptions, WriterPause, WriterTask};
 use crate::db::{self, OpenError};
 use crate::error::{ApiError, ApiResult};
+use crate::jobs;
 use crate::routes;
 use crate::state::AppState;
+use crate::ws::Hub;
+use crate::ws::hub::HubSettings;
 
 /// Build the application router for `state`.
 pub fn build_router(state: AppState) -> Router {
@@ -185,6 +188,8 @@ pub struct Server {
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
     writer: WriterHandle,
     writer_task: WriterTask,
+    hub: Hub,
+    purge: tokio::task::JoinHandle<()>,
     grace: Duration,
     _lock: File,
 }
@@ -201,6 +206,11 @@ impl Server {
             db::seed_default_board(&mut conn).await?;
         }
         let read = db::open_read_pool(&config.database).await?;
+        let hub = Hub::new(HubSettings {
+            channel_capacity: config.realtime.board_channel_capacity,
+            max_connections: config.realtime.max_connections,
+            max_per_client: config.realtime.max_connections_per_client,
+        });
         let (writer, writer_task) = writer::spawn(
             conn,
             WriterOptions {
@@ -208,13 +218,15 @@ impl Server {
                 max_batch: config.database.writer_max_batch,
                 queue_wait: Duration::from_millis(config.database.writer_queue_wait_ms),
             },
+            Arc::new(hub.clone()),
         );
         let addr = config.listen_addr();
         let listener = TcpListener::bind(&addr).await.map_err(|e| StartError::Bind(addr.clone(), e))?;
         let local = listener.local_addr().map_err(|e| StartError::Bind(addr, e))?;
         let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
         let auth = auth_context(&config).await?;
-        let state = AppState { db: read, writer: writer.clone(), config: Arc::new(config), auth };
+        let purge = tokio::spawn(jobs::purge_events_periodically(writer.clone(), config.events.clone()));
+        let state = AppState { db: read, writer: writer.clone(), config: Arc::new(config), auth, hub: hub.clone() };
         let app = cors_layer(&state.config).layer(middleware::from_fn(trim_trailing_slash).layer(build_router(state)));
         let (shutdown, stop_rx) = oneshot::channel::<()>();
         let serving = tokio::spawn(async move {
@@ -225,7 +237,7 @@ impl Server {
                 .await
         });
         tracing::info!(addr = %local, "listening on {local}");
-        Ok(Server { addr: local, shutdown, serving, writer, writer_task, grace, _lock: lock })
+        Ok(Server { addr: local, shutdown, serving, writer, writer_task, hub, purge, grace, _lock: lock })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -241,9 +253,23 @@ impl Server {
         self.writer.committed_batches()
     }
 
+    /// The realtime hub (stats and close counters, for tests and benchmarks).
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Run the event-log retention purge now (it also runs every `events.purge_interval_minutes`).
+    pub async fn purge_events(&self, events: &crate::config::EventsConfig) -> ApiResult<u64> {
+        jobs::purge_events(&self.writer, events).await
+    }
+
     /// Stop accepting, let in-flight requests finish (up to the grace period), then drain the
     /// writer queue, checkpoint the WAL and release the lock.
     pub async fn stop(self) -> Result<(), StartError> {
+        // WebSockets first: refuse new handshakes, close every socket with 1001 (5 s for the close
+        // handshakes), then stop accepting HTTP.
+        self.hub.shutdown(Duration::from_secs(5)).await;
+        self.purge.abort();
         let _ = self.shutdown.send(());
         let mut serving = self.serving;
         let served = match tokio::time::timeout(self.grace, &mut serving).await {

@@ -38,6 +38,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub cors: CorsConfig,
     pub idempotency: IdempotencyConfig,
+    pub realtime: RealtimeConfig,
+    pub events: EventsConfig,
     pub logging: LoggingConfig,
 }
 
@@ -208,6 +210,27 @@ pub struct CorsConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RealtimeConfig {
+    pub heartbeat_interval_seconds: u64,
+    pub missed_heartbeats_before_close: u64,
+    pub max_message_bytes: usize,
+    pub max_connections: usize,
+    pub max_connections_per_client: usize,
+    pub send_queue_capacity: usize,
+    pub board_channel_capacity: usize,
+    pub send_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    pub retention_days: u32,
+    pub max_per_board: i64,
+    pub purge_interval_minutes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IdempotencyConfig {
     pub ttl_hours: u32,
 }
@@ -253,6 +276,17 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("auth.refresh_token_ttl_days", 1, 90),
     ("auth.max_concurrent_hashes", 1, 64),
     ("idempotency.ttl_hours", 1, 168),
+    ("realtime.heartbeat_interval_seconds", 1, 300),
+    ("realtime.missed_heartbeats_before_close", 1, 10),
+    ("realtime.max_message_bytes", 1024, 1_048_576),
+    ("realtime.max_connections", 1, i64::MAX),
+    ("realtime.max_connections_per_client", 1, i64::MAX),
+    ("realtime.send_queue_capacity", 16, i64::MAX),
+    ("realtime.board_channel_capacity", 16, i64::MAX),
+    ("realtime.send_timeout_seconds", 1, 120),
+    ("events.retention_days", 1, 365),
+    ("events.max_per_board", 100, i64::MAX),
+    ("events.purge_interval_minutes", 1, 1440),
 ];
 
 impl ServerConfig {

@@ -47,6 +47,8 @@ pub enum ApiError {
     /// A rate-limit class is exhausted; carries "10 per 1 minute".
     #[error("Rate limit exceeded: {0}")]
     RateLimited(String),
+    #[error("Too many WebSocket connections for this client")]
+    TooManyConnections,
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -80,7 +82,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited(_) | Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,6 +102,7 @@ impl ApiError {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::RateLimited(_) => "RATE_LIMITED",
+            Self::TooManyConnections => "TOO_MANY_CONNECTIONS",
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_ERROR",

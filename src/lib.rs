@@ -9,6 +9,7 @@
 //! - [`db`]: every SQL statement; the read pool and the writer task.
 //! - [`auth`]: the caller extractor and roles.
 //! - [`error`]: the one error type and JSON error body.
+//! - [`ws`]: the realtime hub and WebSocket sessions.
 
 pub mod app;
 pub mod auth;
@@ -18,11 +19,13 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod ratelimit;
 pub mod routes;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;
+pub mod ws;
 
 pub use app::{Server, StartError};
 pub use db::writer::WriterPause;

@@ -7,6 +7,7 @@ use sqlx::SqlitePool;
 use crate::auth::AuthContext;
 use crate::config::Config;
 use crate::db::writer::WriterHandle;
+use crate::ws::Hub;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,4 +17,6 @@ pub struct AppState {
     pub writer: WriterHandle,
     pub config: Arc<Config>,
     pub auth: AuthContext,
+    /// The realtime hub (WebSocket channels and connections).
+    pub hub: Hub,
 }

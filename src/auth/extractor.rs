@@ -136,8 +136,8 @@ pub async fn verify_bearer(state: &AppState, token: &str) -> ApiResult<AuthUser>
 }
 
 /// The bearer token of a request, if an `Authorization` header is present (Err: malformed).
-fn bearer(parts: &Parts) -> ApiResult<Option<&str>> {
-    let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
+pub fn bearer_token(headers: &HeaderMap) -> ApiResult<Option<&str>> {
+    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
     let malformed = || ApiError::Unauthorized("Invalid authorization header".into());
     let text = value.to_str().map_err(|_| malformed())?;
     match text.split_once(' ') {
@@ -155,7 +155,7 @@ impl FromRequestParts<AppState> for OptionalUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let Ok(Some(token)) = bearer(parts) else { return Ok(OptionalUser(None)) };
+        let Ok(Some(token)) = bearer_token(&parts.headers) else { return Ok(OptionalUser(None)) };
         match verify_bearer(state, token).await {
             Ok(user) => Ok(OptionalUser(Some(user))),
             Err(ApiError::Unauthorized(_)) => Ok(OptionalUser(None)),
@@ -220,20 +220,19 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Caller> {
-        if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-            let text = value.to_str().map_err(|_| ApiError::Unauthorized("Invalid authorization header".into()))?;
-            let token = match text.split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-                    token.trim()
-                }
-                _ => return Err(ApiError::Unauthorized("Invalid authorization header".into())),
-            };
-            let user = verify_bearer(state, token).await?;
-            return Ok(Caller { role: Some(user.role), user: Some(user), anonymous_name: None });
-        }
-        let anonymous_name = anonymous_name(state, &parts.headers).await?;
-        Ok(Caller { user: None, role: Role::for_anonymous(state.config.auth.anonymous_role), anonymous_name })
+        let token = bearer_token(&parts.headers)?;
+        resolve_caller(state, &parts.headers, token).await
     }
+}
+
+/// Resolve the caller from a bearer token when one is given (it must verify), else as anonymous.
+pub async fn resolve_caller(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> ApiResult<Caller> {
+    if let Some(token) = token {
+        let user = verify_bearer(state, token).await?;
+        return Ok(Caller { role: Some(user.role), user: Some(user), anonymous_name: None });
+    }
+    let anonymous_name = anonymous_name(state, headers).await?;
+    Ok(Caller { user: None, role: Role::for_anonymous(state.config.auth.anonymous_role), anonymous_name })
 }
 
 #[cfg(test)]

@@ -34,3 +34,52 @@ pub async fn append(conn: &mut SqliteConnection, ctx: &mut WriteCtx, event: NewE
     });
     Ok(())
 }
+
+/// The board's last used sequence number, or `None` when the board does not exist.
+pub async fn board_seq(pool: &sqlx::SqlitePool, board_id: i64) -> ApiResult<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT event_seq FROM boards WHERE id = ?").bind(board_id).fetch_optional(pool).await?)
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    board_id: i64,
+    seq: i64,
+    event: String,
+    data: String,
+    created_at: String,
+}
+
+/// The logged events `after+1..=until` of a board still held by the log, in order.
+pub async fn range(pool: &sqlx::SqlitePool, board_id: i64, after: i64, until: i64) -> ApiResult<Vec<BoardEvent>> {
+    let rows = sqlx::query_as::<_, EventRow>(
+        "SELECT board_id, seq, event, data, created_at FROM board_events
+         WHERE board_id = ? AND seq > ? AND seq <= ? ORDER BY seq",
+    )
+    .bind(board_id)
+    .bind(after)
+    .bind(until)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let data = serde_json::from_str(&r.data).map_err(ApiError::internal)?;
+            Ok(BoardEvent { event: r.event, data, board_id: r.board_id, timestamp: r.created_at, seq: r.seq })
+        })
+        .collect()
+}
+
+/// Retention: delete events created before `older_than` and, per board, all but the newest
+/// `keep_per_board`. Returns the number of rows removed.
+pub async fn purge(conn: &mut SqliteConnection, older_than: &str, keep_per_board: i64) -> ApiResult<u64> {
+    let by_age =
+        sqlx::query("DELETE FROM board_events WHERE created_at < ?").bind(older_than).execute(&mut *conn).await?;
+    let by_count = sqlx::query(
+        "DELETE FROM board_events WHERE id IN (
+           SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY board_id ORDER BY seq DESC) AS rn FROM board_events)
+           WHERE rn > ?)",
+    )
+    .bind(keep_per_board)
+    .execute(&mut *conn)
+    .await?;
+    Ok(by_age.rows_affected() + by_count.rows_affected())
+}

@@ -14,11 +14,17 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use sqlx::SqliteConnection;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::domain::event::BoardEvent;
 use crate::domain::time::now_string;
 use crate::error::{ApiError, ApiResult};
+
+/// Where committed events go (the realtime hub). `publish` is called by the writer task after
+/// each commit, in commit order, and must never wait.
+pub trait EventSink: Send + Sync + 'static {
+    fn publish(&self, events: Vec<BoardEvent>);
+}
 
 /// Per-command context: the command's single clock reading and the events it appended.
 pub struct WriteCtx {
@@ -47,7 +53,6 @@ pub struct WriterHandle {
     tx: mpsc::Sender<Command>,
     queue_wait: Duration,
     stats: Arc<Stats>,
-    events: broadcast::Sender<Arc<BoardEvent>>,
 }
 
 /// Settings of [`spawn`].
@@ -72,17 +77,13 @@ impl WriterTask {
     }
 }
 
-/// Start the writer on `conn`. Committed events are published on the returned handle's
-/// [`WriterHandle::subscribe_events`] channel.
-pub fn spawn(conn: SqliteConnection, opts: WriterOptions) -> (WriterHandle, WriterTask) {
+/// Start the writer on `conn`; committed events go to `sink`.
+pub fn spawn(conn: SqliteConnection, opts: WriterOptions, sink: Arc<dyn EventSink>) -> (WriterHandle, WriterTask) {
     let (tx, rx) = mpsc::channel(opts.queue_capacity);
     let (stop, stop_rx) = watch::channel(false);
     let stats = Arc::new(Stats::default());
-    // Publishing never waits: a lagging receiver of this channel loses events (and the realtime
-    // layer turns that into `resync_required`), the writer never blocks on it.
-    let (events, _) = broadcast::channel(4096);
-    let handle = WriterHandle { tx, queue_wait: opts.queue_wait, stats: stats.clone(), events: events.clone() };
-    let worker = Worker { conn, rx, max_batch: opts.max_batch.max(1), stats, events };
+    let handle = WriterHandle { tx, queue_wait: opts.queue_wait, stats: stats.clone() };
+    let worker = Worker { conn, rx, max_batch: opts.max_batch.max(1), stats, sink };
     let join = tokio::spawn(worker.run(stop_rx));
     (handle, WriterTask { stop, join })
 }
@@ -133,11 +134,6 @@ impl WriterHandle {
     /// Number of transactions committed since start.
     pub fn committed_batches(&self) -> u64 {
         self.stats.committed_batches.load(Ordering::Relaxed)
-    }
-
-    /// Receive every committed event, in commit order.
-    pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<BoardEvent>> {
-        self.events.subscribe()
     }
 
     /// Hold the writer inside a batch until the returned latch is released, so that commands sent
@@ -205,7 +201,7 @@ struct Worker {
     rx: mpsc::Receiver<Command>,
     max_batch: usize,
     stats: Arc<Stats>,
-    events: broadcast::Sender<Arc<BoardEvent>>,
+    sink: Arc<dyn EventSink>,
 }
 
 impl Worker {
@@ -245,9 +241,8 @@ impl Worker {
                 for finish in finishes {
                     finish(None);
                 }
-                for event in events {
-                    // No receiver is fine: nobody is subscribed.
-                    let _ = self.events.send(Arc::new(event));
+                if !events.is_empty() {
+                    self.sink.publish(events);
                 }
             }
             Err(e) => {

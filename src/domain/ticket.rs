@@ -142,21 +142,7 @@ impl TicketUpdate {
 impl MoveRequest {
     pub fn parse(body: &Value) -> Result<Self, Vec<FieldError>> {
         let mut r = FieldReader::body(body)?;
-        let column = match r.raw("column") {
-            None => {
-                r.push("column", "missing", "Field required");
-                None
-            }
-            Some(Value::Null) => {
-                r.push("column", "null_not_allowed", "must not be null");
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                r.push("column", "invalid_type", "Input should be a valid string");
-                None
-            }
-        };
+        let column = r.required_string("column");
         let moved_by = r.attribution("moved_by");
         match column {
             Some(column) => r.finish(MoveRequest { column, moved_by }),

@@ -101,21 +101,7 @@ pub struct Registration {
 }
 
 fn password_field(r: &mut FieldReader<'_>, name: &str) -> Option<String> {
-    match r.raw(name) {
-        None => {
-            r.push(name, "missing", "Field required");
-            None
-        }
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Null) => {
-            r.push(name, "null_not_allowed", "must not be null");
-            None
-        }
-        Some(_) => {
-            r.push(name, "invalid_type", "Input should be a valid string");
-            None
-        }
-    }
+    r.required_string(name)
 }
 
 fn role_field(r: &mut FieldReader<'_>) -> Option<Role> {

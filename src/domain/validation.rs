@@ -101,8 +101,8 @@ impl<'a> FieldReader<'a> {
         }
     }
 
-    /// A required, trimmed string of `min..=max` characters.
-    pub fn required_trimmed(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
+    /// A required field's value: absent → `missing`, null → `null_not_allowed` (both recorded).
+    pub fn present(&mut self, name: &str) -> Option<&'a Value> {
         match self.obj.get(name) {
             None => {
                 self.push(name, "missing", "Field required");
@@ -112,8 +112,20 @@ impl<'a> FieldReader<'a> {
                 self.push(name, "null_not_allowed", "must not be null");
                 None
             }
-            Some(_) => self.present_trimmed(name, min, max),
+            Some(v) => Some(v),
         }
+    }
+
+    /// A required string, verbatim (no trimming, no length rule).
+    pub fn required_string(&mut self, name: &str) -> Option<String> {
+        self.present(name)?;
+        self.string_value(name).map(str::to_owned)
+    }
+
+    /// A required, trimmed string of `min..=max` characters.
+    pub fn required_trimmed(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
+        self.present(name)?;
+        self.present_trimmed(name, min, max)
     }
 
     /// An optional, non-nullable, trimmed string for update bodies (null is rejected).
@@ -172,45 +184,21 @@ impl<'a> FieldReader<'a> {
 
     /// A required JSON integer (numeric strings and floats are `invalid_type`).
     pub fn required_int(&mut self, name: &str) -> Option<i64> {
-        match self.obj.get(name) {
-            None => {
-                self.push(name, "missing", "Field required");
-                None
-            }
-            Some(Value::Null) => {
-                self.push(name, "null_not_allowed", "must not be null");
-                None
-            }
-            Some(v) => match v.as_i64() {
-                Some(n) => Some(n),
-                None => {
-                    self.push(name, "invalid_type", "Input should be a valid integer");
-                    None
-                }
-            },
+        let n = self.present(name)?.as_i64();
+        if n.is_none() {
+            self.push(name, "invalid_type", "Input should be a valid integer");
         }
+        n
     }
 
     /// A required string that is not blank, stored untrimmed (comment `text`).
     pub fn required_untrimmed(&mut self, name: &str, max: usize) -> Option<String> {
-        match self.obj.get(name) {
-            None => {
-                self.push(name, "missing", "Field required");
-                None
-            }
-            Some(Value::Null) => {
-                self.push(name, "null_not_allowed", "must not be null");
-                None
-            }
-            Some(_) => {
-                let s = self.string_value(name)?;
-                if s.trim().is_empty() {
-                    self.push(name, "string_too_short", "must not be blank");
-                    return None;
-                }
-                self.check_len(name, s, 1, max).then(|| s.to_owned())
-            }
+        let s = self.required_string(name)?;
+        if s.trim().is_empty() {
+            self.push(name, "string_too_short", "must not be blank");
+            return None;
         }
+        self.check_len(name, &s, 1, max).then_some(s)
     }
 
     /// An optional list of column names (1..50 names, each trimmed 1..50, unique ignoring case).

@@ -372,6 +372,9 @@ async fn update_user(
             })
         })
         .await?;
+    if !user.is_active {
+        state.hub.close_user(user.id);
+    }
     Ok(axum::Json(User::from(&user)))
 }
 
@@ -394,5 +397,6 @@ async fn delete_user(State(state): State<AppState>, caller: Caller, UserId(id): 
             })
         })
         .await?;
+    state.hub.close_user(id);
     Reply::message("User deleted successfully")
 }

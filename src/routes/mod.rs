@@ -10,6 +10,7 @@ pub mod schemas;
 pub mod sessions;
 pub mod tickets;
 pub mod write;
+pub mod ws;
 
 use axum::response::Response;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -30,6 +31,7 @@ use crate::state::AppState;
         (name = "history", description = "Ticket history and board activity"),
         (name = "sessions", description = "Anonymous username sessions"),
         (name = "auth", description = "Accounts, tokens and user administration"),
+        (name = "realtime", description = "WebSocket board events"),
     ),
     modifiers(&SecuritySchemes)
 )]
@@ -96,6 +98,7 @@ pub fn api_router(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi:
         .merge(limited(comments::router(), &general))
         .merge(limited(history::router(), &general))
         .merge(limited(sessions::router(), &general))
+        .merge(ws::router())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     (router, doc)

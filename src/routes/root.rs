@@ -48,8 +48,7 @@ async fn status(State(state): State<AppState>) -> axum::Json<StatusInfo> {
         status: "operational",
         version: env!("CARGO_PKG_VERSION"),
         cors_origins: state.config.cors.allowed_origins.clone(),
-        // The WebSocket hub is not served yet; report it honestly.
-        websocket_available: false,
+        websocket_available: true,
         socketio_available: false,
         endpoints: Endpoints { boards: "/api/boards/", tickets: "/api/tickets/", websocket: "/ws/connect" },
     })

@@ -102,6 +102,16 @@ impl TestApp {
         self.server().committed_batches()
     }
 
+    /// How many sockets the server has closed with `code` so far.
+    pub fn ws_closes(&self, code: u16) -> u64 {
+        self.server().hub().closed_by_code().get(&code).copied().unwrap_or(0)
+    }
+
+    /// Run the event-log retention purge now, with this app's `events` settings.
+    pub async fn purge_events(&self) -> u64 {
+        self.server().purge_events(&self.config.events).await.expect("purge runs")
+    }
+
     fn server(&self) -> &Server {
         self.server.as_ref().expect("server running")
     }
@@ -133,4 +143,104 @@ pub async fn assert_validation(resp: Response, field: &str, kind: &str) -> Value
     let errors = body["error"]["validation_errors"].as_array().expect("validation_errors");
     assert!(errors.iter().any(|e| e["field"] == field && e["type"] == kind), "expected {field}/{kind} in {body}");
     body
+}
+
+/// A WebSocket client of the test server.
+pub struct WsClient {
+    pub stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// How long a test waits for a frame it expects.
+pub const FRAME_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl TestApp {
+    /// The `ws://` URL of `path_and_query` on this server.
+    pub fn ws_url(&self, path_and_query: &str) -> String {
+        format!("ws://{}{}", self.base.trim_start_matches("http://"), path_and_query)
+    }
+
+    /// Open `/ws/connect?<query>` and return the client (the `connected` frame is not consumed).
+    pub async fn ws(&self, query: &str) -> WsClient {
+        self.try_ws(query, &[]).await.expect("WebSocket handshake succeeds")
+    }
+
+    /// Attempt a handshake with extra headers; Err carries the HTTP status and body on refusal.
+    pub async fn try_ws(&self, query: &str, headers: &[(&str, &str)]) -> Result<WsClient, (u16, Value)> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = self.ws_url(&format!("/ws/connect{}{query}", if query.is_empty() { "" } else { "?" }));
+        let mut req = url.into_client_request().expect("ws request");
+        for (k, v) in headers {
+            req.headers_mut().insert(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                v.parse().expect("header value"),
+            );
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((stream, _)) => Ok(WsClient { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                let status = resp.status().as_u16();
+                let body = resp.body().as_ref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(Value::Null);
+                Err((status, body))
+            }
+            Err(e) => panic!("WebSocket connect failed: {e}"),
+        }
+    }
+}
+
+impl WsClient {
+    /// The next text frame as JSON (pings and pongs skipped); panics after [`FRAME_TIMEOUT`].
+    pub async fn next_json(&mut self) -> Value {
+        self.next_json_within(FRAME_TIMEOUT).await.expect("a frame arrives in time")
+    }
+
+    /// The next text frame within `limit`, or None on timeout. Panics on close or error.
+    pub async fn next_json_within(&mut self, limit: std::time::Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()?;
+            match msg {
+                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).expect("JSON frame")),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next frame whose `event` is `name`, skipping heartbeats.
+    pub async fn next_event(&mut self, name: &str) -> Value {
+        loop {
+            let frame = self.next_json().await;
+            if frame["event"] == "heartbeat" {
+                continue;
+            }
+            assert_eq!(frame["event"], name, "unexpected frame {frame}");
+            return frame;
+        }
+    }
+
+    /// Send a JSON text frame.
+    pub async fn send_json(&mut self, value: &Value) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::Text(value.to_string().into()))
+            .await
+            .expect("send frame");
+    }
+
+    /// Wait for the server's close frame; returns its code (None when the connection just ended).
+    pub async fn closed_with(&mut self, limit: std::time::Duration) -> Option<u16> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => panic!("the server did not close the socket in time"),
+                Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_)) | None) => return None,
+            }
+        }
+    }
 }

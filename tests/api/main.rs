@@ -9,3 +9,7 @@ mod history;
 mod sessions;
 mod storage;
 mod tickets;
+
+mod access;
+mod auth;
+mod realtime;

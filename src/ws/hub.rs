@@ -1,0 +1,445 @@
+//! The hub: one broadcast channel per board plus one for all-boards connections, created lazily
+//! and removed when their last subscriber leaves; the registry of open connections with their
+//! limits; and the close signals (cleanup, revoked access, shutdown).
+//!
+//! Locks are `std::sync::Mutex`es held only for map operations, never across an `.await`.
+//! Publishing serialises each event once and never waits: a subscriber that falls behind its
+//! channel's capacity sees `Lagged` and is closed by its session, it cannot slow the writer.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::db::writer::EventSink;
+use crate::domain::event::BoardEvent;
+use crate::domain::time::format_ts;
+
+/// An event ready for the wire: its envelope text is built once for every subscriber.
+#[derive(Debug)]
+pub struct Frame {
+    pub board_id: i64,
+    pub seq: i64,
+    pub text: Utf8Bytes,
+}
+
+impl Frame {
+    pub fn from_event(e: &BoardEvent) -> Frame {
+        let text = serde_json::to_string(e).unwrap_or_else(|_| "{}".to_owned());
+        Frame { board_id: e.board_id, seq: e.seq, text: text.into() }
+    }
+}
+
+/// What a broadcast channel carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    All,
+    Board(i64),
+}
+
+/// Why and how a session must end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCmd {
+    /// Close with this code and reason.
+    Code(u16, &'static str),
+    /// Lagged behind `topic`: send `resync_required` (with the last seq delivered), close 4001.
+    Lagged { board_id: Option<i64>, last_seq: Option<i64> },
+}
+
+pub const HEARTBEAT_TIMEOUT: CloseCmd = CloseCmd::Code(4000, "heartbeat timeout");
+pub const ACCESS_REVOKED: CloseCmd = CloseCmd::Code(4003, "access revoked");
+pub const SHUTTING_DOWN: CloseCmd = CloseCmd::Code(1001, "server shutting down");
+
+/// Limits and sizes of the hub.
+#[derive(Debug, Clone)]
+pub struct HubSettings {
+    pub channel_capacity: usize,
+    pub max_connections: usize,
+    pub max_per_client: usize,
+}
+
+/// One open connection, shared by the hub registry and its session task.
+pub struct Conn {
+    pub client_id: String,
+    pub label: Option<String>,
+    pub username: String,
+    pub user_id: Option<i64>,
+    connected: Instant,
+    message_count: AtomicU64,
+    /// Unix milliseconds of the last inbound frame.
+    last_inbound: AtomicI64,
+    subs: Mutex<Subscriptions>,
+    /// Frames for the socket (events from forwarders, manual broadcasts).
+    pub outbound: mpsc::Sender<Utf8Bytes>,
+    close: watch::Sender<Option<CloseCmd>>,
+}
+
+/// A connection's subscription mode.
+#[derive(Debug, Default, Clone)]
+pub struct Subscriptions {
+    pub all_boards: bool,
+    pub boards: BTreeSet<i64>,
+}
+
+/// Identity and channels of a new connection.
+pub struct NewConn {
+    pub label: Option<String>,
+    pub username: String,
+    pub user_id: Option<i64>,
+    pub outbound: mpsc::Sender<Utf8Bytes>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these short map locks leaves the map consistent.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn unix_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Conn {
+    pub fn touch(&self) {
+        self.last_inbound.store(unix_millis(), Ordering::Relaxed);
+    }
+
+    pub fn idle_for(&self) -> Duration {
+        let ms = unix_millis() - self.last_inbound.load(Ordering::Relaxed);
+        Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
+
+    pub fn count_sent(&self) {
+        self.message_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn signal(&self, cmd: CloseCmd) {
+        self.close.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(cmd);
+            true
+        });
+    }
+
+    pub fn close_signal(&self) -> watch::Receiver<Option<CloseCmd>> {
+        self.close.subscribe()
+    }
+
+    pub fn subscriptions(&self) -> Subscriptions {
+        lock(&self.subs).clone()
+    }
+
+    pub fn set_subscriptions(&self, subs: Subscriptions) {
+        *lock(&self.subs) = subs;
+    }
+
+    fn detail(&self) -> Value {
+        let subs = self.subscriptions();
+        let last = chrono::DateTime::from_timestamp_millis(self.last_inbound.load(Ordering::Relaxed)).map(format_ts);
+        json!({"client_id": self.client_id, "client_label": self.label, "username": self.username,
+            "all_boards": subs.all_boards, "board_ids": subs.boards,
+            "connected_duration_seconds": (self.connected.elapsed().as_millis() as f64 / 1000.0),
+            "message_count": self.message_count.load(Ordering::Relaxed), "last_activity": last})
+    }
+}
+
+struct Inner {
+    settings: HubSettings,
+    channels: Mutex<HashMap<Topic, broadcast::Sender<Arc<Frame>>>>,
+    conns: Mutex<HashMap<String, Arc<Conn>>>,
+    /// Admitted connections per client key (`user:<id>` / `ip:<addr>`), plus the total.
+    admitted: Mutex<(usize, HashMap<String, usize>)>,
+    messages_sent: AtomicU64,
+    accepted: AtomicU64,
+    closed: Mutex<BTreeMap<u16, u64>>,
+    shutting_down: AtomicBool,
+}
+
+/// Cheap, cloneable handle to the hub.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+/// Why a handshake was refused by the connection limits.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdmitError {
+    TooManyTotal,
+    TooManyForClient,
+}
+
+/// A place taken in the connection limits; freed on drop.
+pub struct Admission {
+    hub: Hub,
+    key: String,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut admitted = lock(&self.hub.inner.admitted);
+        admitted.0 = admitted.0.saturating_sub(1);
+        if let Some(n) = admitted.1.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                admitted.1.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// A live subscription to a topic; dropping it removes the channel once nobody listens.
+pub struct Subscription {
+    pub rx: broadcast::Receiver<Arc<Frame>>,
+    topic: Topic,
+    hub: Hub,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        // Replace our receiver so it is dropped before the count is checked.
+        let (_, dummy) = broadcast::channel::<Arc<Frame>>(1);
+        drop(std::mem::replace(&mut self.rx, dummy));
+        let mut channels = lock(&self.hub.inner.channels);
+        if channels.get(&self.topic).is_some_and(|tx| tx.receiver_count() == 0) {
+            channels.remove(&self.topic);
+        }
+    }
+}
+
+/// Removes a connection from the registry when its session ends.
+pub struct Registration {
+    hub: Hub,
+    pub conn: Arc<Conn>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        lock(&self.hub.inner.conns).remove(&self.conn.client_id);
+    }
+}
+
+impl Hub {
+    pub fn new(settings: HubSettings) -> Self {
+        Hub {
+            inner: Arc::new(Inner {
+                settings,
+                channels: Mutex::new(HashMap::new()),
+                conns: Mutex::new(HashMap::new()),
+                admitted: Mutex::new((0, HashMap::new())),
+                messages_sent: AtomicU64::new(0),
+                accepted: AtomicU64::new(0),
+                closed: Mutex::new(BTreeMap::new()),
+                shutting_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::Relaxed)
+    }
+
+    /// Take a place within the total and per-client connection limits.
+    pub fn admit(&self, key: String) -> Result<Admission, AdmitError> {
+        let mut admitted = lock(&self.inner.admitted);
+        if admitted.0 >= self.inner.settings.max_connections {
+            return Err(AdmitError::TooManyTotal);
+        }
+        let per_client = admitted.1.get(&key).copied().unwrap_or(0);
+        if per_client >= self.inner.settings.max_per_client {
+            return Err(AdmitError::TooManyForClient);
+        }
+        admitted.0 += 1;
+        *admitted.1.entry(key.clone()).or_insert(0) += 1;
+        Ok(Admission { hub: self.clone(), key })
+    }
+
+    /// Register an upgraded connection under a fresh server-generated client id.
+    pub fn register(&self, new: NewConn) -> Registration {
+        let client_id = format!("client_{}", uuid::Uuid::new_v4().simple());
+        let (close, _) = watch::channel(None);
+        let conn = Arc::new(Conn {
+            client_id: client_id.clone(),
+            label: new.label,
+            username: new.username,
+            user_id: new.user_id,
+            connected: Instant::now(),
+            message_count: AtomicU64::new(0),
+            last_inbound: AtomicI64::new(unix_millis()),
+            subs: Mutex::new(Subscriptions::default()),
+            outbound: new.outbound,
+            close,
+        });
+        self.inner.accepted.fetch_add(1, Ordering::Relaxed);
+        lock(&self.inner.conns).insert(client_id, conn.clone());
+        if self.is_shutting_down() {
+            conn.signal(SHUTTING_DOWN);
+        }
+        Registration { hub: self.clone(), conn }
+    }
+
+    /// Subscribe to a topic, creating its channel on first use.
+    pub fn subscribe(&self, topic: Topic) -> Subscription {
+        let mut channels = lock(&self.inner.channels);
+        let capacity = self.inner.settings.channel_capacity;
+        let tx = channels.entry(topic).or_insert_with(|| broadcast::channel(capacity).0);
+        Subscription { rx: tx.subscribe(), topic, hub: self.clone() }
+    }
+
+    /// Number of live channels (boards with subscribers, plus the all-boards one).
+    pub fn channel_count(&self) -> usize {
+        lock(&self.inner.channels).len()
+    }
+
+    pub fn count_sent(&self) {
+        self.inner.messages_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Record a server-side close by code.
+    pub fn count_closed(&self, code: u16) {
+        *lock(&self.inner.closed).entry(code).or_insert(0) += 1;
+    }
+
+    /// Server-side closes so far, by close code.
+    pub fn closed_by_code(&self) -> BTreeMap<u16, u64> {
+        lock(&self.inner.closed).clone()
+    }
+
+    fn connections(&self) -> Vec<Arc<Conn>> {
+        lock(&self.inner.conns).values().cloned().collect()
+    }
+
+    /// `total_connections`, `total_messages_sent`, `board_subscriptions`, and for admins the
+    /// per-connection detail.
+    pub fn stats(&self, detail: bool) -> Value {
+        let conns = self.connections();
+        let mut subs: BTreeMap<String, u64> = BTreeMap::new();
+        subs.insert("all".into(), 0);
+        for c in &conns {
+            let s = c.subscriptions();
+            if s.all_boards {
+                *subs.entry("all".into()).or_insert(0) += 1;
+            }
+            for b in s.boards {
+                *subs.entry(b.to_string()).or_insert(0) += 1;
+            }
+        }
+        let mut out = json!({"total_connections": conns.len(),
+            "total_messages_sent": self.inner.messages_sent.load(Ordering::Relaxed),
+            "board_subscriptions": subs});
+        if detail {
+            let mut list: Vec<&Arc<Conn>> = conns.iter().collect();
+            list.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+            out["connections"] = Value::Array(list.into_iter().map(|c| c.detail()).collect());
+        }
+        out
+    }
+
+    /// Close every connection of `user_id` with 4003 (deactivated or deleted).
+    pub fn close_user(&self, user_id: i64) {
+        for c in self.connections().into_iter().filter(|c| c.user_id == Some(user_id)) {
+            c.signal(ACCESS_REVOKED);
+        }
+    }
+
+    /// Close (4000) every connection without an inbound frame for longer than `idle`; returns their number.
+    pub fn cleanup(&self, idle: Duration) -> usize {
+        let stale: Vec<Arc<Conn>> = self.connections().into_iter().filter(|c| c.idle_for() > idle).collect();
+        for c in &stale {
+            c.signal(HEARTBEAT_TIMEOUT);
+        }
+        stale.len()
+    }
+
+    /// Queue `text` to every open connection; returns how many accepted it.
+    pub fn broadcast(&self, text: &str) -> usize {
+        let frame: Utf8Bytes = text.to_owned().into();
+        self.connections().iter().filter(|c| c.outbound.try_send(frame.clone()).is_ok()).count()
+    }
+
+    /// Refuse new handshakes, close every socket with 1001 and wait up to `grace` for them to end.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner.shutting_down.store(true, Ordering::Relaxed);
+        for c in self.connections() {
+            c.signal(SHUTTING_DOWN);
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while !lock(&self.inner.conns).is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl EventSink for Hub {
+    /// Hand committed events to their board's channel and to the all-boards channel
+    /// (`board_created` goes to all-boards connections only). Never waits.
+    fn publish(&self, events: Vec<BoardEvent>) {
+        let frames: Vec<(bool, Arc<Frame>)> =
+            events.iter().map(|e| (e.event == "board_created", Arc::new(Frame::from_event(e)))).collect();
+        let channels = lock(&self.inner.channels);
+        for (all_only, frame) in frames {
+            if !all_only && let Some(tx) = channels.get(&Topic::Board(frame.board_id)) {
+                let _ = tx.send(frame.clone());
+            }
+            if let Some(tx) = channels.get(&Topic::All) {
+                let _ = tx.send(frame);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::now_string;
+
+    fn hub() -> Hub {
+        Hub::new(HubSettings { channel_capacity: 16, max_connections: 2, max_per_client: 1 })
+    }
+
+    fn event(board_id: i64, seq: i64, name: &str) -> BoardEvent {
+        BoardEvent { event: name.into(), data: json!({}), board_id, timestamp: now_string(), seq }
+    }
+
+    #[test]
+    fn channels_are_created_lazily_and_removed_with_their_last_subscriber() {
+        let h = hub();
+        assert_eq!(h.channel_count(), 0);
+        let a = h.subscribe(Topic::Board(1));
+        let b = h.subscribe(Topic::Board(1));
+        assert_eq!(h.channel_count(), 1);
+        drop(a);
+        assert_eq!(h.channel_count(), 1);
+        drop(b);
+        assert_eq!(h.channel_count(), 0);
+    }
+
+    #[test]
+    fn events_reach_their_board_and_the_all_boards_channel_only() {
+        let h = hub();
+        let mut one = h.subscribe(Topic::Board(1));
+        let mut two = h.subscribe(Topic::Board(2));
+        let mut all = h.subscribe(Topic::All);
+        h.publish(vec![event(1, 1, "ticket_created"), event(3, 1, "board_created")]);
+        assert_eq!(one.rx.try_recv().expect("board 1").seq, 1);
+        assert!(one.rx.try_recv().is_err(), "board_created goes to all-boards only");
+        assert!(two.rx.try_recv().is_err());
+        assert_eq!(all.rx.try_recv().expect("all").board_id, 1);
+        assert_eq!(all.rx.try_recv().expect("all").board_id, 3);
+    }
+
+    #[test]
+    fn admissions_enforce_total_and_per_client_limits() {
+        let h = hub();
+        let a = h.admit("ip:a".into()).expect("first");
+        assert_eq!(h.admit("ip:a".into()).err(), Some(AdmitError::TooManyForClient));
+        let _b = h.admit("ip:b".into()).expect("second client");
+        assert_eq!(h.admit("ip:c".into()).err(), Some(AdmitError::TooManyTotal));
+        drop(a);
+        assert!(h.admit("ip:a".into()).is_ok());
+    }
+}

@@ -1,0 +1,8 @@
+//! Realtime: the per-board broadcast hub, one task per WebSocket connection, and the JSON frames
+//! of the protocol (`realtime.md`).
+
+pub mod hub;
+pub mod protocol;
+pub mod session;
+
+pub use hub::Hub;

@@ -1,0 +1,358 @@
+//! One WebSocket connection: a session task that owns the socket (inbound frames, heartbeats,
+//! liveness, outbound queue, close signals) and one forwarder task per subscription that moves
+//! events from a hub channel into the connection's bounded outbound queue.
+//!
+//! A forwarder that cannot keep up (its channel lagged, or the queue stayed full for the send
+//! timeout) and a socket write slower than the send timeout both end the connection with
+//! `resync_required` (reason `lagged`) and close code 4001; nothing else ever waits on a client.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use sqlx::SqlitePool;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+
+use super::hub::{Admission, CloseCmd, Conn, HEARTBEAT_TIMEOUT, Hub, Registration, Subscription, Subscriptions, Topic};
+use super::protocol::{self, ClientMessage, ResyncReason};
+use crate::db;
+use crate::error::ApiResult;
+
+/// Timing and sizes of a session.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub heartbeat_interval: Duration,
+    pub liveness: Duration,
+    pub send_timeout: Duration,
+}
+
+/// Everything a session needs, prepared by the handshake.
+pub struct SessionStart {
+    pub hub: Hub,
+    pub db: SqlitePool,
+    pub settings: SessionSettings,
+    pub registration: Registration,
+    pub admission: Admission,
+    pub outbound_rx: mpsc::Receiver<Utf8Bytes>,
+    /// The board of the handshake, already subscribed (subscribe first, then read `last_seq`).
+    pub initial: Option<InitialBoard>,
+    /// Whether `get_stats` includes connection detail.
+    pub admin: bool,
+}
+
+/// The handshake's board subscription.
+pub struct InitialBoard {
+    pub board_id: i64,
+    pub since: Option<i64>,
+    pub last_seq: i64,
+    pub subscription: Subscription,
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+struct Session {
+    hub: Hub,
+    db: SqlitePool,
+    settings: SessionSettings,
+    conn: Arc<Conn>,
+    admin: bool,
+    forwarders: HashMap<Topic, JoinHandle<()>>,
+}
+
+/// Run a connection until it closes.
+pub async fn run(socket: WebSocket, start: SessionStart) {
+    let (mut sink, stream) = socket.split();
+    let conn = start.registration.conn.clone();
+    let mut session = Session {
+        hub: start.hub,
+        db: start.db,
+        settings: start.settings,
+        conn: conn.clone(),
+        admin: start.admin,
+        forwarders: HashMap::new(),
+    };
+    let (board_id, last_seq) = start.initial.as_ref().map(|i| (i.board_id, i.last_seq)).unzip();
+    let hello = protocol::connected(&protocol::Connected {
+        client_id: &conn.client_id,
+        client_label: conn.label.as_deref(),
+        username: &conn.username,
+        board_id,
+        last_seq,
+    });
+    if session.send(&mut sink, hello.into()).await {
+        match start.initial {
+            Some(i) => session.follow_board(i.board_id, i.subscription, i.since, i.last_seq),
+            None => session.follow_all(),
+        }
+        session.run(sink, stream, start.outbound_rx).await;
+    }
+    session.stop_forwarders();
+    drop(start.admission);
+    drop(start.registration);
+}
+
+impl Session {
+    /// Send one frame within the send timeout; false when the socket is gone or too slow.
+    async fn send(&self, sink: &mut Sink, text: Utf8Bytes) -> bool {
+        match tokio::time::timeout(self.settings.send_timeout, sink.send(Message::Text(text))).await {
+            Ok(Ok(())) => {
+                self.conn.count_sent();
+                self.hub.count_sent();
+                true
+            }
+            Ok(Err(_)) => false,
+            Err(_) => {
+                self.conn.signal(CloseCmd::Lagged { board_id: None, last_seq: None });
+                false
+            }
+        }
+    }
+
+    async fn run(
+        &mut self,
+        mut sink: Sink,
+        mut stream: SplitStream<WebSocket>,
+        mut outbound: mpsc::Receiver<Utf8Bytes>,
+    ) {
+        let mut close = self.conn.close_signal();
+        let start = tokio::time::Instant::now() + self.settings.heartbeat_interval;
+        let mut heartbeat = tokio::time::interval_at(start, self.settings.heartbeat_interval);
+        let mut liveness = tokio::time::interval(Duration::from_millis(250).min(self.settings.liveness));
+        loop {
+            tokio::select! {
+                inbound = stream.next() => match inbound {
+                    Some(Ok(msg)) => {
+                        self.conn.touch();
+                        if !self.handle(&mut sink, msg).await {
+                            return;
+                        }
+                    }
+                    Some(Err(e)) => {
+                        let too_big = e.to_string().to_ascii_lowercase().contains("too long")
+                            || e.to_string().to_ascii_lowercase().contains("limit");
+                        if too_big {
+                            self.close(&mut sink, 1009, "message too big").await;
+                        }
+                        return;
+                    }
+                    None => return,
+                },
+                Some(frame) = outbound.recv() => {
+                    if !self.send(&mut sink, frame).await {
+                        // A timed-out write raised a lag signal, handled on the next turn.
+                        if self.conn.close_signal().borrow().is_none() {
+                            return;
+                        }
+                    }
+                },
+                _ = heartbeat.tick() => {
+                    let _ = self.send(&mut sink, protocol::heartbeat().into()).await;
+                },
+                _ = liveness.tick() => {
+                    if self.conn.idle_for() > self.settings.liveness {
+                        self.conn.signal(HEARTBEAT_TIMEOUT);
+                    }
+                },
+                changed = close.changed() => {
+                    let cmd = if changed.is_ok() { *close.borrow() } else { None };
+                    if let Some(cmd) = cmd {
+                        self.finish(&mut sink, cmd).await;
+                    }
+                    return;
+                },
+            }
+        }
+    }
+
+    /// Answer one client frame; false when the connection is over.
+    async fn handle(&mut self, sink: &mut Sink, msg: Message) -> bool {
+        let reply = match msg {
+            Message::Text(text) => match protocol::parse(text.as_str()) {
+                Ok(m) => self.reply(m).await,
+                Err((code, message)) => protocol::error(code, &message),
+            },
+            Message::Binary(_) => protocol::error("BINARY_NOT_SUPPORTED", "Binary frames are not supported"),
+            // axum answers WebSocket pings itself; both only count as activity.
+            Message::Ping(_) | Message::Pong(_) => return true,
+            Message::Close(_) => return false,
+        };
+        self.send(sink, reply.into()).await || self.conn.close_signal().borrow().is_some()
+    }
+
+    async fn reply(&mut self, msg: ClientMessage) -> String {
+        match msg {
+            ClientMessage::Ping => protocol::pong(),
+            ClientMessage::HeartbeatResponse(id) => protocol::heartbeat_ack(&id),
+            ClientMessage::GetStats => protocol::stats(self.hub.stats(self.admin)),
+            ClientMessage::Subscribe { board_id, since } => match self.subscribe(board_id, since).await {
+                Ok(Some(last_seq)) => protocol::subscribed(board_id, last_seq),
+                Ok(None) => protocol::error("NOT_FOUND", "Board not found"),
+                Err(e) => {
+                    tracing::error!(error = %e, "subscribe failed");
+                    protocol::error("INTERNAL_ERROR", "An unexpected error occurred")
+                }
+            },
+            ClientMessage::Unsubscribe { board_id } => {
+                if let Some(task) = self.forwarders.remove(&Topic::Board(board_id)) {
+                    task.abort();
+                }
+                let mut subs = self.conn.subscriptions();
+                subs.boards.remove(&board_id);
+                self.conn.set_subscriptions(subs);
+                protocol::unsubscribed(board_id)
+            }
+        }
+    }
+
+    /// Subscribe to a board (leaving all-boards mode); `None` when the board does not exist.
+    async fn subscribe(&mut self, board_id: i64, since: Option<i64>) -> ApiResult<Option<i64>> {
+        let subscription = self.hub.subscribe(Topic::Board(board_id));
+        let Some(last_seq) = db::events::board_seq(&self.db, board_id).await? else { return Ok(None) };
+        if let Some(task) = self.forwarders.remove(&Topic::All) {
+            task.abort();
+        }
+        if let Some(task) = self.forwarders.remove(&Topic::Board(board_id)) {
+            task.abort();
+        }
+        self.follow_board(board_id, subscription, since, last_seq);
+        Ok(Some(last_seq))
+    }
+
+    fn follow_all(&mut self) {
+        let subscription = self.hub.subscribe(Topic::All);
+        self.conn.set_subscriptions(Subscriptions { all_boards: true, ..Default::default() });
+        let forwarder =
+            Forwarder { conn: self.conn.clone(), db: self.db.clone(), send_timeout: self.settings.send_timeout };
+        self.forwarders.insert(Topic::All, tokio::spawn(forwarder.all(subscription)));
+    }
+
+    fn follow_board(&mut self, board_id: i64, subscription: Subscription, since: Option<i64>, last_seq: i64) {
+        let mut subs = self.conn.subscriptions();
+        subs.all_boards = false;
+        subs.boards.insert(board_id);
+        self.conn.set_subscriptions(subs);
+        let forwarder =
+            Forwarder { conn: self.conn.clone(), db: self.db.clone(), send_timeout: self.settings.send_timeout };
+        let task = tokio::spawn(forwarder.board(board_id, subscription, since, last_seq));
+        self.forwarders.insert(Topic::Board(board_id), task);
+    }
+
+    fn stop_forwarders(&mut self) {
+        for (_, task) in self.forwarders.drain() {
+            task.abort();
+        }
+    }
+
+    async fn close(&self, sink: &mut Sink, code: u16, reason: &'static str) {
+        self.hub.count_closed(code);
+        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+    }
+
+    async fn finish(&mut self, sink: &mut Sink, cmd: CloseCmd) {
+        self.stop_forwarders();
+        match cmd {
+            CloseCmd::Code(code, reason) => self.close(sink, code, reason).await,
+            CloseCmd::Lagged { board_id, last_seq } => {
+                let resync = protocol::resync_required(board_id, last_seq, ResyncReason::Lagged);
+                let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Text(resync.into()))).await;
+                self.close(sink, 4001, "slow consumer").await;
+            }
+        }
+    }
+}
+
+/// Moves one subscription's events into the connection's outbound queue.
+struct Forwarder {
+    conn: Arc<Conn>,
+    db: SqlitePool,
+    send_timeout: Duration,
+}
+
+impl Forwarder {
+    /// Queue a frame, waiting at most the send timeout for room.
+    async fn push(&self, text: Utf8Bytes) -> bool {
+        self.conn.outbound.send_timeout(text, self.send_timeout).await.is_ok()
+    }
+
+    async fn all(self, mut sub: Subscription) {
+        loop {
+            match sub.rx.recv().await {
+                Ok(frame) => {
+                    if !self.push(frame.text.clone()).await {
+                        return self.conn.signal(CloseCmd::Lagged { board_id: None, last_seq: None });
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    return self.conn.signal(CloseCmd::Lagged { board_id: None, last_seq: None });
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// Replay `since+1..=last_seq` from the log (or ask for a resync), then forward live events
+    /// with `seq` above the last one sent: no gap, no duplicate.
+    async fn board(self, board_id: i64, mut sub: Subscription, since: Option<i64>, last_seq: i64) {
+        let mut sent = last_seq;
+        if let Some(since) = since
+            && !self.replay(board_id, since, last_seq).await
+        {
+            return self.conn.signal(CloseCmd::Lagged { board_id: Some(board_id), last_seq: Some(sent) });
+        }
+        loop {
+            match sub.rx.recv().await {
+                Ok(frame) if frame.seq <= sent => {}
+                Ok(frame) => {
+                    if !self.push(frame.text.clone()).await {
+                        return self.conn.signal(CloseCmd::Lagged { board_id: Some(board_id), last_seq: Some(sent) });
+                    }
+                    sent = frame.seq;
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    return self.conn.signal(CloseCmd::Lagged { board_id: Some(board_id), last_seq: Some(sent) });
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// Send the missed events, or `resync_required` when they are gone (`expired`) or `since`
+    /// is ahead of the board (`future_seq`). False when the queue could not take them.
+    async fn replay(&self, board_id: i64, since: i64, last_seq: i64) -> bool {
+        if since == last_seq {
+            return true;
+        }
+        if since > last_seq {
+            return self
+                .push(protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::FutureSeq).into())
+                .await;
+        }
+        let events = match db::events::range(&self.db, board_id, since, last_seq).await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::error!(error = %e, "replay failed");
+                return self
+                    .push(protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::Expired).into())
+                    .await;
+            }
+        };
+        let complete = usize::try_from(last_seq - since).is_ok_and(|n| n == events.len())
+            && events.first().is_some_and(|e| e.seq == since + 1);
+        if !complete {
+            return self
+                .push(protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::Expired).into())
+                .await;
+        }
+        for event in &events {
+            if !self.push(super::hub::Frame::from_event(event).text).await {
+                return false;
+            }
+        }
+        true
+    }
+}
