@@ -34,6 +34,14 @@ impl Frame {
     }
 }
 
+/// A frame waiting in a connection's outbound queue; board events carry `(board_id, seq)` so the
+/// session knows the last seq it delivered per board.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub text: Utf8Bytes,
+    pub board_seq: Option<(i64, i64)>,
+}
+
 /// What a broadcast channel carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topic {
@@ -74,7 +82,7 @@ pub struct Conn {
     last_inbound: AtomicI64,
     subs: Mutex<Subscriptions>,
     /// Frames for the socket (events from forwarders, manual broadcasts).
-    pub outbound: mpsc::Sender<Utf8Bytes>,
+    pub outbound: mpsc::Sender<Outgoing>,
     close: watch::Sender<Option<CloseCmd>>,
 }
 
@@ -90,7 +98,7 @@ pub struct NewConn {
     pub label: Option<String>,
     pub username: String,
     pub user_id: Option<i64>,
-    pub outbound: mpsc::Sender<Utf8Bytes>,
+    pub outbound: mpsc::Sender<Outgoing>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -357,7 +365,7 @@ impl Hub {
 
     /// Queue `text` to every open connection; returns how many accepted it.
     pub fn broadcast(&self, text: &str) -> usize {
-        let frame: Utf8Bytes = text.to_owned().into();
+        let frame = Outgoing { text: text.to_owned().into(), board_seq: None };
         self.connections().iter().filter(|c| c.outbound.try_send(frame.clone()).is_ok()).count()
     }
 

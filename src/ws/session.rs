@@ -17,7 +17,9 @@ use sqlx::SqlitePool;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
-use super::hub::{Admission, CloseCmd, Conn, HEARTBEAT_TIMEOUT, Hub, Registration, Subscription, Subscriptions, Topic};
+use super::hub::{
+    Admission, CloseCmd, Conn, HEARTBEAT_TIMEOUT, Hub, Outgoing, Registration, Subscription, Subscriptions, Topic,
+};
 use super::protocol::{self, ClientMessage, ResyncReason};
 use crate::db;
 use crate::error::ApiResult;
@@ -37,7 +39,7 @@ pub struct SessionStart {
     pub settings: SessionSettings,
     pub registration: Registration,
     pub admission: Admission,
-    pub outbound_rx: mpsc::Receiver<Utf8Bytes>,
+    pub outbound_rx: mpsc::Receiver<Outgoing>,
     /// The board of the handshake, already subscribed (subscribe first, then read `last_seq`).
     pub initial: Option<InitialBoard>,
     /// Whether `get_stats` includes connection detail.
@@ -61,6 +63,8 @@ struct Session {
     conn: Arc<Conn>,
     admin: bool,
     forwarders: HashMap<Topic, JoinHandle<()>>,
+    /// Last seq written to the socket, per explicitly subscribed board.
+    delivered: HashMap<i64, i64>,
 }
 
 /// Run a connection until it closes.
@@ -74,7 +78,10 @@ pub async fn run(socket: WebSocket, start: SessionStart) {
         conn: conn.clone(),
         admin: start.admin,
         forwarders: HashMap::new(),
+        delivered: HashMap::new(),
     };
+    // Subscribe before `connected` is sent, so no event committed after it can be missed.
+    let all = start.initial.is_none().then(|| session.hub.subscribe(Topic::All));
     let (board_id, last_seq) = start.initial.as_ref().map(|i| (i.board_id, i.last_seq)).unzip();
     let hello = protocol::connected(&protocol::Connected {
         client_id: &conn.client_id,
@@ -83,10 +90,11 @@ pub async fn run(socket: WebSocket, start: SessionStart) {
         board_id,
         last_seq,
     });
-    if session.send(&mut sink, hello.into()).await {
-        match start.initial {
-            Some(i) => session.follow_board(i.board_id, i.subscription, i.since, i.last_seq),
-            None => session.follow_all(),
+    if session.send(&mut sink, hello.into(), None).await {
+        match (start.initial, all) {
+            (Some(i), _) => session.follow_board(i.board_id, i.subscription, i.since, i.last_seq),
+            (None, Some(all)) => session.follow_all(all),
+            (None, None) => {}
         }
         session.run(sink, stream, start.outbound_rx).await;
     }
@@ -96,27 +104,43 @@ pub async fn run(socket: WebSocket, start: SessionStart) {
 }
 
 impl Session {
-    /// Send one frame within the send timeout; false when the socket is gone or too slow.
-    async fn send(&self, sink: &mut Sink, text: Utf8Bytes) -> bool {
+    /// Send one frame within the send timeout; false when the socket is gone or too slow (then
+    /// a lag close is signalled). `board_seq` marks a board event.
+    async fn send(&mut self, sink: &mut Sink, text: Utf8Bytes, board_seq: Option<(i64, i64)>) -> bool {
         match tokio::time::timeout(self.settings.send_timeout, sink.send(Message::Text(text))).await {
             Ok(Ok(())) => {
                 self.conn.count_sent();
                 self.hub.count_sent();
+                if let Some((board, seq)) = board_seq {
+                    self.delivered.insert(board, seq);
+                }
                 true
             }
             Ok(Err(_)) => false,
             Err(_) => {
-                self.conn.signal(CloseCmd::Lagged { board_id: None, last_seq: None });
+                // The frame stays in the write buffer ahead of anything sent later (the resync), so
+                // it counts as delivered.
+                if let Some((board, seq)) = board_seq {
+                    self.delivered.insert(board, seq);
+                }
+                let board = board_seq.map(|(b, _)| b).or_else(|| self.only_board());
+                self.conn.signal(CloseCmd::Lagged { board_id: board, last_seq: None });
                 false
             }
         }
+    }
+
+    /// The single explicitly subscribed board, if there is exactly one.
+    fn only_board(&self) -> Option<i64> {
+        let subs = self.conn.subscriptions();
+        (!subs.all_boards && subs.boards.len() == 1).then(|| subs.boards.first().copied()).flatten()
     }
 
     async fn run(
         &mut self,
         mut sink: Sink,
         mut stream: SplitStream<WebSocket>,
-        mut outbound: mpsc::Receiver<Utf8Bytes>,
+        mut outbound: mpsc::Receiver<Outgoing>,
     ) {
         let mut close = self.conn.close_signal();
         let start = tokio::time::Instant::now() + self.settings.heartbeat_interval;
@@ -142,7 +166,7 @@ impl Session {
                     None => return,
                 },
                 Some(frame) = outbound.recv() => {
-                    if !self.send(&mut sink, frame).await {
+                    if !self.send(&mut sink, frame.text, frame.board_seq).await {
                         // A timed-out write raised a lag signal, handled on the next turn.
                         if self.conn.close_signal().borrow().is_none() {
                             return;
@@ -150,7 +174,7 @@ impl Session {
                     }
                 },
                 _ = heartbeat.tick() => {
-                    let _ = self.send(&mut sink, protocol::heartbeat().into()).await;
+                    let _ = self.send(&mut sink, protocol::heartbeat().into(), None).await;
                 },
                 _ = liveness.tick() => {
                     if self.conn.idle_for() > self.settings.liveness {
@@ -178,9 +202,13 @@ impl Session {
             Message::Binary(_) => protocol::error("BINARY_NOT_SUPPORTED", "Binary frames are not supported"),
             // axum answers WebSocket pings itself; both only count as activity.
             Message::Ping(_) | Message::Pong(_) => return true,
-            Message::Close(_) => return false,
+            Message::Close(_) => {
+                // Complete the closing handshake: tungstenite queued the reply; flush it.
+                let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+                return false;
+            }
         };
-        self.send(sink, reply.into()).await || self.conn.close_signal().borrow().is_some()
+        self.send(sink, reply.into(), None).await || self.conn.close_signal().borrow().is_some()
     }
 
     async fn reply(&mut self, msg: ClientMessage) -> String {
@@ -200,6 +228,7 @@ impl Session {
                 if let Some(task) = self.forwarders.remove(&Topic::Board(board_id)) {
                     task.abort();
                 }
+                self.delivered.remove(&board_id);
                 let mut subs = self.conn.subscriptions();
                 subs.boards.remove(&board_id);
                 self.conn.set_subscriptions(subs);
@@ -222,8 +251,7 @@ impl Session {
         Ok(Some(last_seq))
     }
 
-    fn follow_all(&mut self) {
-        let subscription = self.hub.subscribe(Topic::All);
+    fn follow_all(&mut self, subscription: Subscription) {
         self.conn.set_subscriptions(Subscriptions { all_boards: true, ..Default::default() });
         let forwarder =
             Forwarder { conn: self.conn.clone(), db: self.db.clone(), send_timeout: self.settings.send_timeout };
@@ -235,6 +263,7 @@ impl Session {
         subs.all_boards = false;
         subs.boards.insert(board_id);
         self.conn.set_subscriptions(subs);
+        self.delivered.insert(board_id, since.unwrap_or(last_seq).min(last_seq));
         let forwarder =
             Forwarder { conn: self.conn.clone(), db: self.db.clone(), send_timeout: self.settings.send_timeout };
         let task = tokio::spawn(forwarder.board(board_id, subscription, since, last_seq));
@@ -258,6 +287,8 @@ impl Session {
         match cmd {
             CloseCmd::Code(code, reason) => self.close(sink, code, reason).await,
             CloseCmd::Lagged { board_id, last_seq } => {
+                // The last seq written to this socket, where the session knows it.
+                let last_seq = board_id.and_then(|b| self.delivered.get(&b).copied()).or(last_seq);
                 let resync = protocol::resync_required(board_id, last_seq, ResyncReason::Lagged);
                 let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Text(resync.into()))).await;
                 self.close(sink, 4001, "slow consumer").await;
@@ -275,15 +306,15 @@ struct Forwarder {
 
 impl Forwarder {
     /// Queue a frame, waiting at most the send timeout for room.
-    async fn push(&self, text: Utf8Bytes) -> bool {
-        self.conn.outbound.send_timeout(text, self.send_timeout).await.is_ok()
+    async fn push(&self, text: Utf8Bytes, board_seq: Option<(i64, i64)>) -> bool {
+        self.conn.outbound.send_timeout(Outgoing { text, board_seq }, self.send_timeout).await.is_ok()
     }
 
     async fn all(self, mut sub: Subscription) {
         loop {
             match sub.rx.recv().await {
                 Ok(frame) => {
-                    if !self.push(frame.text.clone()).await {
+                    if !self.push(frame.text.clone(), None).await {
                         return self.conn.signal(CloseCmd::Lagged { board_id: None, last_seq: None });
                     }
                 }
@@ -308,7 +339,7 @@ impl Forwarder {
             match sub.rx.recv().await {
                 Ok(frame) if frame.seq <= sent => {}
                 Ok(frame) => {
-                    if !self.push(frame.text.clone()).await {
+                    if !self.push(frame.text.clone(), Some((board_id, frame.seq))).await {
                         return self.conn.signal(CloseCmd::Lagged { board_id: Some(board_id), last_seq: Some(sent) });
                     }
                     sent = frame.seq;
@@ -329,7 +360,10 @@ impl Forwarder {
         }
         if since > last_seq {
             return self
-                .push(protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::FutureSeq).into())
+                .push(
+                    protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::FutureSeq).into(),
+                    Some((board_id, last_seq)),
+                )
                 .await;
         }
         let events = match db::events::range(&self.db, board_id, since, last_seq).await {
@@ -337,7 +371,10 @@ impl Forwarder {
             Err(e) => {
                 tracing::error!(error = %e, "replay failed");
                 return self
-                    .push(protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::Expired).into())
+                    .push(
+                        protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::Expired).into(),
+                        Some((board_id, last_seq)),
+                    )
                     .await;
             }
         };
@@ -345,11 +382,14 @@ impl Forwarder {
             && events.first().is_some_and(|e| e.seq == since + 1);
         if !complete {
             return self
-                .push(protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::Expired).into())
+                .push(
+                    protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::Expired).into(),
+                    Some((board_id, last_seq)),
+                )
                 .await;
         }
         for event in &events {
-            if !self.push(super::hub::Frame::from_event(event).text).await {
+            if !self.push(super::hub::Frame::from_event(event).text, Some((board_id, event.seq))).await {
                 return false;
             }
         }
