@@ -23,7 +23,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::auth::AuthContext;
 use crate::auth::jwt::{JwtKeys, load_or_create_secret};
 use crate::auth::password::PasswordHasherPool;
-use crate::config::Config;
+use crate::config::{Config, EventsConfig};
 use crate::db::writer::{self, WriterHandle, WriterOptions, WriterPause, WriterTask};
 use crate::db::{self, OpenError};
 use crate::error::{ApiError, ApiResult};
@@ -190,6 +190,7 @@ pub struct Server {
     writer_task: WriterTask,
     hub: Hub,
     purge: tokio::task::JoinHandle<()>,
+    events: EventsConfig,
     grace: Duration,
     _lock: File,
 }
@@ -225,7 +226,8 @@ impl Server {
         let local = listener.local_addr().map_err(|e| StartError::Bind(addr, e))?;
         let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
         let auth = auth_context(&config).await?;
-        let purge = tokio::spawn(jobs::purge_events_periodically(writer.clone(), config.events.clone()));
+        let events = config.events.clone();
+        let purge = tokio::spawn(jobs::purge_events_periodically(writer.clone(), events.clone()));
         let state = AppState { db: read, writer: writer.clone(), config: Arc::new(config), auth, hub: hub.clone() };
         let app = cors_layer(&state.config).layer(middleware::from_fn(trim_trailing_slash).layer(build_router(state)));
         let (shutdown, stop_rx) = oneshot::channel::<()>();
@@ -237,7 +239,7 @@ impl Server {
                 .await
         });
         tracing::info!(addr = %local, "listening on {local}");
-        Ok(Server { addr: local, shutdown, serving, writer, writer_task, hub, purge, grace, _lock: lock })
+        Ok(Server { addr: local, shutdown, serving, writer, writer_task, hub, purge, events, grace, _lock: lock })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -259,8 +261,8 @@ impl Server {
     }
 
     /// Run the event-log retention purge now (it also runs every `events.purge_interval_minutes`).
-    pub async fn purge_events(&self, events: &crate::config::EventsConfig) -> ApiResult<u64> {
-        jobs::purge_events(&self.writer, events).await
+    pub async fn purge_events(&self) -> ApiResult<u64> {
+        jobs::purge_events(&self.writer, &self.events).await
     }
 
     /// Stop accepting, let in-flight requests finish (up to the grace period), then drain the

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::db::writer::EventSink;
 use crate::domain::event::BoardEvent;
@@ -166,6 +166,8 @@ struct Inner {
     accepted: AtomicU64,
     closed: Mutex<BTreeMap<u16, u64>>,
     shutting_down: AtomicBool,
+    /// Woken whenever the last open connection ends (graceful shutdown waits on it).
+    emptied: Notify,
 }
 
 /// Cheap, cloneable handle to the hub.
@@ -227,7 +229,11 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        lock(&self.hub.inner.conns).remove(&self.conn.client_id);
+        let mut conns = lock(&self.hub.inner.conns);
+        conns.remove(&self.conn.client_id);
+        if conns.is_empty() {
+            self.hub.inner.emptied.notify_waiters();
+        }
     }
 }
 
@@ -243,6 +249,7 @@ impl Hub {
                 accepted: AtomicU64::new(0),
                 closed: Mutex::new(BTreeMap::new()),
                 shutting_down: AtomicBool::new(false),
+                emptied: Notify::new(),
             }),
         }
     }
@@ -375,9 +382,17 @@ impl Hub {
         for c in self.connections() {
             c.signal(SHUTTING_DOWN);
         }
-        let deadline = tokio::time::Instant::now() + grace;
-        while !lock(&self.inner.conns).is_empty() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let wait_until_empty = async {
+            loop {
+                let emptied = self.inner.emptied.notified();
+                if lock(&self.inner.conns).is_empty() {
+                    return;
+                }
+                emptied.await;
+            }
+        };
+        if tokio::time::timeout(grace, wait_until_empty).await.is_err() {
+            tracing::warn!("some WebSockets did not finish their close handshake in time");
         }
     }
 }

@@ -143,6 +143,11 @@ impl Session {
         mut outbound: mpsc::Receiver<Outgoing>,
     ) {
         let mut close = self.conn.close_signal();
+        // A close signalled before this receiver existed (e.g. shutdown began mid-handshake).
+        let pending = *close.borrow_and_update();
+        if let Some(cmd) = pending {
+            return self.finish(&mut sink, cmd).await;
+        }
         let start = tokio::time::Instant::now() + self.settings.heartbeat_interval;
         let mut heartbeat = tokio::time::interval_at(start, self.settings.heartbeat_interval);
         let mut liveness = tokio::time::interval(Duration::from_millis(250).min(self.settings.liveness));

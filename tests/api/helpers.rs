@@ -109,7 +109,7 @@ impl TestApp {
 
     /// Run the event-log retention purge now, with this app's `events` settings.
     pub async fn purge_events(&self) -> u64 {
-        self.server().purge_events(&self.config.events).await.expect("purge runs")
+        self.server().purge_events().await.expect("purge runs")
     }
 
     fn server(&self) -> &Server {
