@@ -21,7 +21,7 @@ use crate::extract::{OptionalJsonBody, QueryParams};
 use crate::ratelimit::TrustedProxies;
 use crate::routes::write::Reply;
 use crate::state::AppState;
-use crate::ws::hub::{AdmitError, NewConn, Topic};
+use crate::ws::hub::{Admission, AdmitError, NewConn, Topic};
 use crate::ws::protocol;
 use crate::ws::session::{self, InitialBoard, SessionSettings, SessionStart};
 
@@ -94,49 +94,72 @@ async fn connect(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("WebSocket upgrade required".into()))?;
-    if state.hub.is_shutting_down() {
-        return Err(ApiError::ServiceUnavailable("The server is shutting down".into()));
-    }
-    if !origin_allowed(&headers, &state.config.cors.allowed_origins) {
-        return Err(ApiError::Refused { code: "ORIGIN_NOT_ALLOWED", message: "Origin not allowed".into() });
-    }
-    let hs = parse_handshake(&query)?;
+    let hs = check_handshake(&state, &headers, &query)?;
     let token = bearer_token(&headers)?.map(str::to_owned).or(hs.token.clone());
     let caller = resolve_caller(&state, &headers, token.as_deref()).await?;
     caller.require(Role::Viewer)?;
-    let initial = match hs.board_id {
-        Some(board_id) => {
-            let subscription = state.hub.subscribe(Topic::Board(board_id));
-            let last_seq =
-                db::events::board_seq(&state.db, board_id).await?.ok_or_else(|| ApiError::not_found("Board"))?;
-            Some(InitialBoard { board_id, since: hs.since, last_seq, subscription })
-        }
-        None => None,
-    };
+    let initial = initial_board(&state, &hs).await?;
+    let admission = admit(&state, &caller, peer, &headers)?;
+    let max_message = state.config.realtime.max_message_bytes;
+    let start = session_start(&state, &caller, hs, initial, admission);
+    Ok(upgrade
+        .read_buffer_size(4096)
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
+        .on_upgrade(move |socket| session::run(socket, start)))
+}
+
+/// Checks 2–4 of the handshake: not shutting down, an acceptable `Origin`, a valid query.
+fn check_handshake(state: &AppState, headers: &HeaderMap, query: &QueryParams) -> ApiResult<Handshake> {
+    if state.hub.is_shutting_down() {
+        return Err(ApiError::ServiceUnavailable("The server is shutting down".into()));
+    }
+    if !origin_allowed(headers, &state.config.cors.allowed_origins) {
+        return Err(ApiError::Refused { code: "ORIGIN_NOT_ALLOWED", message: "Origin not allowed".into() });
+    }
+    parse_handshake(query)
+}
+
+/// The handshake's board: subscribed first, then its `last_seq` read (404 when it does not exist).
+async fn initial_board(state: &AppState, hs: &Handshake) -> ApiResult<Option<InitialBoard>> {
+    let Some(board_id) = hs.board_id else { return Ok(None) };
+    let subscription = state.hub.subscribe(Topic::Board(board_id));
+    let last_seq = db::events::board_seq(&state.db, board_id).await?.ok_or_else(|| ApiError::not_found("Board"))?;
+    Ok(Some(InitialBoard { board_id, since: hs.since, last_seq, subscription }))
+}
+
+/// A place within the total (503) and per-client (429) connection limits.
+fn admit(state: &AppState, caller: &Caller, peer: SocketAddr, headers: &HeaderMap) -> ApiResult<Admission> {
     let key = match &caller.user {
         Some(u) => format!("user:{}", u.id),
         None => {
             let proxies = TrustedProxies::new(state.config.server.trusted_networks().unwrap_or_default());
-            format!("ip:{}", proxies.client_ip(peer.ip(), &headers))
+            format!("ip:{}", proxies.client_ip(peer.ip(), headers))
         }
     };
-    let admission = state.hub.admit(key).map_err(|e| match e {
+    state.hub.admit(key).map_err(|e| match e {
         AdmitError::TooManyTotal => ApiError::ServiceUnavailable("Too many WebSocket connections".into()),
         AdmitError::TooManyForClient => ApiError::TooManyConnections,
-    })?;
+    })
+}
+
+/// Register the connection and gather what its session needs.
+fn session_start(
+    state: &AppState,
+    caller: &Caller,
+    hs: Handshake,
+    initial: Option<InitialBoard>,
+    admission: Admission,
+) -> SessionStart {
     let rt = &state.config.realtime;
     let username = match caller.username() {
         Some(u) => u.to_owned(),
         None => hs.username.unwrap_or_else(|| caller.actor_name().to_owned()),
     };
     let (outbound, outbound_rx) = mpsc::channel(rt.send_queue_capacity);
-    let registration = state.hub.register(NewConn {
-        label: hs.label,
-        username,
-        user_id: caller.user.as_ref().map(|u| u.id),
-        outbound,
-    });
-    let start = SessionStart {
+    let user_id = caller.user.as_ref().map(|u| u.id);
+    let registration = state.hub.register(NewConn { label: hs.label, username, user_id, outbound });
+    SessionStart {
         hub: state.hub.clone(),
         db: state.db.clone(),
         settings: SessionSettings {
@@ -149,12 +172,7 @@ async fn connect(
         outbound_rx,
         initial,
         admin: caller.has_role(Role::Admin),
-    };
-    Ok(upgrade
-        .read_buffer_size(4096)
-        .max_message_size(rt.max_message_bytes)
-        .max_frame_size(rt.max_message_bytes)
-        .on_upgrade(move |socket| session::run(socket, start)))
+    }
 }
 
 /// Connection counts and subscriptions; per-connection detail for admins.
