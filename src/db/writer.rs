@@ -8,10 +8,12 @@
 //! task, not the handler, drives the command, a client that disconnects cannot cancel a write or
 //! its publication.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -269,8 +271,19 @@ impl Worker {
         for cmd in batch {
             let mut ctx = WriteCtx { now: now_string(), events: Vec::new() };
             sqlx::query("SAVEPOINT cmd").execute(&mut self.conn).await?;
-            let (ok, finish) = (cmd.run)(&mut self.conn, &mut ctx).await;
-            finishes.push(finish);
+            // A panicking command fails alone (its caller sees the dropped reply as a 500) instead
+            // of taking the writer, and every later write, down with it.
+            let ran = AssertUnwindSafe((cmd.run)(&mut self.conn, &mut ctx)).catch_unwind().await;
+            let ok = match ran {
+                Ok((ok, finish)) => {
+                    finishes.push(finish);
+                    ok
+                }
+                Err(_) => {
+                    tracing::error!("a write command panicked; its savepoint is rolled back");
+                    false
+                }
+            };
             if ok {
                 sqlx::query("RELEASE cmd").execute(&mut self.conn).await?;
                 events.append(&mut ctx.events);
@@ -281,5 +294,86 @@ impl Worker {
         }
         sqlx::query("COMMIT").execute(&mut self.conn).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use super::*;
+
+    struct NoEvents;
+
+    impl EventSink for NoEvents {
+        fn publish(&self, _events: Vec<BoardEvent>) {}
+    }
+
+    async fn writer() -> (WriterHandle, WriterTask) {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.expect("in-memory database");
+        sqlx::query("CREATE TABLE t (v INTEGER NOT NULL)").execute(&mut conn).await.expect("table");
+        let opts = WriterOptions { queue_capacity: 16, max_batch: 8, queue_wait: Duration::from_millis(100) };
+        spawn(conn, opts, Arc::new(NoEvents))
+    }
+
+    async fn insert(w: &WriterHandle, v: i64) -> ApiResult<i64> {
+        w.run(move |conn, _ctx| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO t (v) VALUES (?)").bind(v).execute(&mut *conn).await?;
+                Ok(sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&mut *conn).await?)
+            })
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_panicking_command_fails_alone_and_the_writer_keeps_working() {
+        let (w, task) = writer().await;
+        assert_eq!(insert(&w, 1).await.expect("first write"), 1);
+        let panicked = w
+            .run(|conn, _ctx| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO t (v) VALUES (99)").execute(&mut *conn).await?;
+                    panic!("bug in a command");
+                    #[allow(unreachable_code)]
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(matches!(panicked, Err(ApiError::Internal(_))));
+        assert_eq!(insert(&w, 2).await.expect("the writer survived"), 2, "the panicked insert was rolled back");
+        drop(w);
+        task.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_failing_command_rolls_back_only_its_own_savepoint() {
+        let (w, task) = writer().await;
+        let pause = w.pause().await.expect("pause");
+        let good = tokio::spawn({
+            let w = w.clone();
+            async move { insert(&w, 1).await }
+        });
+        let bad = tokio::spawn({
+            let w = w.clone();
+            async move {
+                w.run(|conn, _ctx| {
+                    Box::pin(async move {
+                        sqlx::query("INSERT INTO t (v) VALUES (7)").execute(&mut *conn).await?;
+                        Err::<(), _>(ApiError::NotFound("nope".into()))
+                    })
+                })
+                .await
+            }
+        });
+        assert!(pause.wait_queued(2).await);
+        let before = w.committed_batches();
+        pause.release().await;
+        assert!(matches!(bad.await.expect("task"), Err(ApiError::NotFound(_))));
+        assert_eq!(good.await.expect("task").expect("good write"), 1);
+        assert_eq!(w.committed_batches(), before + 2, "the pause's batch, then one batch with both");
+        assert_eq!(insert(&w, 3).await.expect("later write"), 2, "the failed command left no row");
+        drop(w);
+        task.shutdown().await;
     }
 }
