@@ -28,6 +28,7 @@ use crate::db::writer::{self, WriterHandle, WriterOptions, WriterPause, WriterTa
 use crate::db::{self, OpenError};
 use crate::error::{ApiError, ApiResult};
 use crate::jobs;
+use crate::ratelimit::TrustedProxies;
 use crate::routes;
 use crate::state::AppState;
 use crate::ws::Hub;
@@ -228,7 +229,10 @@ impl Server {
         let auth = auth_context(&config).await?;
         let events = config.events.clone();
         let purge = tokio::spawn(jobs::purge_events_periodically(writer.clone(), events.clone()));
-        let state = AppState { db: read, writer: writer.clone(), config: Arc::new(config), auth, hub: hub.clone() };
+        // Validated with the rest of the configuration, so this parse cannot fail here.
+        let proxies = TrustedProxies::new(config.server.trusted_networks().unwrap_or_default());
+        let state =
+            AppState { db: read, writer: writer.clone(), config: Arc::new(config), auth, hub: hub.clone(), proxies };
         let app = cors_layer(&state.config).layer(middleware::from_fn(trim_trailing_slash).layer(build_router(state)));
         let (shutdown, stop_rx) = oneshot::channel::<()>();
         let serving = tokio::spawn(async move {

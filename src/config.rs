@@ -164,6 +164,11 @@ impl Quota {
         }
     }
 
+    /// The GCRA replenish interval: one more request every period / N.
+    pub fn interval(&self) -> std::time::Duration {
+        self.period / self.count.max(1)
+    }
+
     /// "10 per 1 minute", as in the 429 message.
     pub fn describe(&self) -> String {
         format!("{} per 1 {}", self.count, self.unit())

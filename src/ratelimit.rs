@@ -15,6 +15,7 @@ use tower_governor::GovernorError;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::KeyExtractor;
 
+use crate::auth::extractor::bearer_token;
 use crate::auth::jwt::{JwtKeys, TokenKind};
 use crate::config::Quota;
 use crate::error::ApiError;
@@ -71,13 +72,7 @@ impl KeyExtractor for ClientKey {
     type Key = String;
 
     fn extract<T>(&self, req: &Request<T>) -> Result<String, GovernorError> {
-        let bearer = req
-            .headers()
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
+        let bearer = bearer_token(req.headers()).ok().flatten();
         if let Some(claims) = bearer.and_then(|t| self.keys.verify(t, TokenKind::Access)) {
             return Ok(format!("user:{}", claims.sub));
         }
@@ -94,13 +89,10 @@ pub struct Class {
 
 /// The 429 body, with `Retry-After` and the `X-RateLimit-*` headers.
 fn too_many(class: &'static str, quota: Quota, err: GovernorError) -> Response<Body> {
-    let wait = match &err {
-        GovernorError::TooManyRequests { wait_time, .. } => (*wait_time).max(1),
-        _ => 1,
+    let wait = match err {
+        GovernorError::TooManyRequests { wait_time, .. } => wait_time.max(1),
+        other => return ApiError::internal(format!("rate limiter: {other}")).into_response(),
     };
-    if !matches!(err, GovernorError::TooManyRequests { .. }) {
-        return ApiError::internal(format!("rate limiter: {err}")).into_response();
-    }
     tracing::info!(class, retry_after = wait, "rate limit exceeded");
     let mut resp = ApiError::RateLimited(quota.describe()).into_response();
     let h = resp.headers_mut();
@@ -117,9 +109,8 @@ pub type ClassLayer = tower_governor::GovernorLayer<ClientKey, governor::middlew
 /// Build the governor layer of `class`.
 pub fn layer(class: &Class, key: ClientKey) -> ClassLayer {
     let (name, quota) = (class.name, class.quota);
-    let interval = quota.period / quota.count.max(1);
     let config = GovernorConfigBuilder::default()
-        .period(interval.max(Duration::from_nanos(1)))
+        .period(quota.interval().max(Duration::from_nanos(1)))
         .burst_size(quota.count)
         .key_extractor(key)
         .use_headers()

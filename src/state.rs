@@ -7,6 +7,7 @@ use sqlx::SqlitePool;
 use crate::auth::AuthContext;
 use crate::config::Config;
 use crate::db::writer::WriterHandle;
+use crate::ratelimit::TrustedProxies;
 use crate::ws::Hub;
 
 #[derive(Clone)]
@@ -19,4 +20,6 @@ pub struct AppState {
     pub auth: AuthContext,
     /// The realtime hub (WebSocket channels and connections).
     pub hub: Hub,
+    /// `server.trusted_proxies`, parsed once at start.
+    pub proxies: TrustedProxies,
 }

@@ -13,6 +13,11 @@ pub fn format_ts(ts: DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Format a Unix time in seconds (a JWT `exp`) canonically.
+pub fn format_unix(seconds: i64) -> String {
+    DateTime::from_timestamp(seconds, 0).map(format_ts).unwrap_or_default()
+}
+
 /// Parse any RFC 3339 timestamp (any offset) into UTC.
 pub fn parse_rfc3339(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text.trim()).ok().map(|t| t.with_timezone(&Utc))

@@ -100,10 +100,6 @@ pub struct Registration {
     pub role: Option<Role>,
 }
 
-fn password_field(r: &mut FieldReader<'_>, name: &str) -> Option<String> {
-    r.required_string(name)
-}
-
 fn role_field(r: &mut FieldReader<'_>) -> Option<Role> {
     match r.raw("role") {
         None | Some(Value::Null) => None,
@@ -129,7 +125,7 @@ impl Registration {
             Some(e) => normalise_email(&mut r, "email", &e),
             None => None,
         };
-        let password = password_field(&mut r, "password");
+        let password = r.required_string("password");
         if let Some(p) = &password {
             let path = r.path("password");
             r.errors.extend(crate::auth::password::check_rules(p, &path));
@@ -152,7 +148,7 @@ impl Login {
     pub fn parse(body: &Value) -> Result<Self, Vec<FieldError>> {
         let mut r = FieldReader::body(body)?;
         let username = r.required_trimmed("username", 1, 254).map(|u| u.to_lowercase());
-        let password = password_field(&mut r, "password");
+        let password = r.required_string("password");
         match (username, password) {
             (Some(username), Some(password)) => r.finish(Login { username, password }),
             _ => Err(r.errors),
@@ -177,7 +173,7 @@ impl AccountUpdate {
             Patch::Set(e) => normalise_email(&mut r, "email", &e),
             Patch::Absent => None,
         };
-        let password = r.has("password").then(|| password_field(&mut r, "password")).flatten();
+        let password = r.has("password").then(|| r.required_string("password")).flatten();
         if let Some(p) = &password {
             let path = r.path("password");
             r.errors.extend(crate::auth::password::check_rules(p, &path));
@@ -185,7 +181,7 @@ impl AccountUpdate {
                 r.push("current_password", "missing", "current_password is required to change the password");
             }
         }
-        let current_password = r.has("current_password").then(|| password_field(&mut r, "current_password")).flatten();
+        let current_password = r.has("current_password").then(|| r.required_string("current_password")).flatten();
         let touches_is_active = r.has("is_active");
         r.finish(AccountUpdate { email, password, current_password, touches_is_active })
     }

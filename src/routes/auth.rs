@@ -15,7 +15,7 @@ use crate::config::DefaultRole;
 use crate::db;
 use crate::db::tokens::NewRefresh;
 use crate::db::users::{NewUser, UserChange};
-use crate::domain::time::format_ts;
+use crate::domain::time::format_unix;
 use crate::domain::user::{AccountUpdate, Login, Registration, User, UserAdminUpdate, UserRow};
 use crate::domain::validation::FieldReader;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -144,7 +144,7 @@ async fn issue_pair(
     let subject = Subject { id: user.id, username: &user.username, role: user.role() };
     let (access, _) = keys.issue(&subject, TokenKind::Access, fam).map_err(ApiError::internal)?;
     let (refresh, claims) = keys.issue(&subject, TokenKind::Refresh, fam).map_err(ApiError::internal)?;
-    let expires = chrono::DateTime::from_timestamp(claims.exp, 0).map(format_ts).unwrap_or_default();
+    let expires = format_unix(claims.exp);
     let new = NewRefresh { user_id: user.id, family_id: fam, token: &refresh, expires_at: &expires };
     db::tokens::insert(conn, new, now).await?;
     Ok(TokenPair {
@@ -235,15 +235,13 @@ async fn refresh(State(state): State<AppState>, body: JsonBody) -> ApiResult<axu
 
 fn parse_refresh_token(body: &Value) -> ApiResult<String> {
     let mut r = FieldReader::body(body).map_err(ApiError::Validation)?;
-    match r.raw("refresh_token") {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        None => Err(ApiError::field("body.refresh_token", "missing", "Field required")),
-        Some(Value::Null) => Err(ApiError::field("body.refresh_token", "null_not_allowed", "must not be null")),
-        Some(Value::String(_)) => Err(ApiError::field("body.refresh_token", "string_too_short", "must not be blank")),
-        Some(_) => {
-            r.push("refresh_token", "invalid_type", "Input should be a valid string");
-            Err(ApiError::Validation(r.errors))
-        }
+    let token = r.required_string("refresh_token");
+    if token.as_deref() == Some("") {
+        r.push("refresh_token", "string_too_short", "must not be blank");
+    }
+    match token {
+        Some(t) => r.finish(t).map_err(ApiError::Validation),
+        None => Err(ApiError::Validation(r.errors)),
     }
 }
 
@@ -256,7 +254,7 @@ async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Repl
         .writer
         .run(move |conn, ctx| {
             Box::pin(async move {
-                let expires = chrono::DateTime::from_timestamp(user.claims.exp, 0).map(format_ts).unwrap_or_default();
+                let expires = format_unix(user.claims.exp);
                 db::tokens::deny_access(conn, &user.claims.jti, user.id, &expires).await?;
                 db::tokens::revoke_family(conn, &user.claims.fam, &ctx.now).await
             })

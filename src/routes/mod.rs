@@ -17,7 +17,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::ratelimit::{self, Class, ClientKey, TrustedProxies};
+use crate::ratelimit::{self, Class, ClientKey};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -65,8 +65,7 @@ struct Limit {
 
 impl Limit {
     fn new(class: Class, key: &ClientKey) -> Self {
-        let interval = class.quota.period / class.quota.count.max(1);
-        Limit { layer: ratelimit::layer(&class, key.clone()), interval }
+        Limit { layer: ratelimit::layer(&class, key.clone()), interval: class.quota.interval() }
     }
 }
 
@@ -83,8 +82,7 @@ fn limited(router: OpenApiRouter<AppState>, limit: &Option<Limit>) -> OpenApiRou
 /// Every API route with its rate-limit class, and the OpenAPI document built from them.
 pub fn api_router(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let rl = &state.config.rate_limit;
-    let proxies = TrustedProxies::new(state.config.server.trusted_networks().unwrap_or_default());
-    let key = ClientKey::new(state.auth.keys.clone(), proxies);
+    let key = ClientKey::new(state.auth.keys.clone(), state.proxies.clone());
     let class = |name, quota| rl.enabled.then(|| Limit::new(Class { name, quota }, &key));
     let general = class("general", rl.general);
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())

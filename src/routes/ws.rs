@@ -18,7 +18,6 @@ use crate::auth::{Caller, Role};
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{OptionalJsonBody, QueryParams};
-use crate::ratelimit::TrustedProxies;
 use crate::routes::write::Reply;
 use crate::state::AppState;
 use crate::ws::hub::{Admission, AdmitError, NewConn, Topic};
@@ -132,10 +131,7 @@ async fn initial_board(state: &AppState, hs: &Handshake) -> ApiResult<Option<Ini
 fn admit(state: &AppState, caller: &Caller, peer: SocketAddr, headers: &HeaderMap) -> ApiResult<Admission> {
     let key = match &caller.user {
         Some(u) => format!("user:{}", u.id),
-        None => {
-            let proxies = TrustedProxies::new(state.config.server.trusted_networks().unwrap_or_default());
-            format!("ip:{}", proxies.client_ip(peer.ip(), headers))
-        }
+        None => format!("ip:{}", state.proxies.client_ip(peer.ip(), headers)),
     };
     state.hub.admit(key).map_err(|e| match e {
         AdmitError::TooManyTotal => ApiError::ServiceUnavailable("Too many WebSocket connections".into()),
