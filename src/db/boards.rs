@@ -30,8 +30,7 @@ struct BoardRow {
 impl TryFrom<BoardRow> for Board {
     type Error = ApiError;
     fn try_from(r: BoardRow) -> ApiResult<Board> {
-        let columns =
-            serde_json::from_str(&r.columns).map_err(|e| ApiError::internal(format!("board {} columns: {e}", r.id)))?;
+        let columns = decode_columns(r.id, &r.columns)?;
         Ok(Board {
             id: r.id,
             name: r.name,
@@ -45,10 +44,11 @@ impl TryFrom<BoardRow> for Board {
     }
 }
 
-const SELECT_BOARD: &str = "SELECT b.id, b.name, b.description, b.columns, b.created_at, b.updated_at, b.version,
-       (SELECT count(*) FROM tickets t WHERE t.board_id = b.id) AS ticket_count FROM boards b";
+/// `ticket_count` is maintained by triggers (migration 0002), so reading a board never counts its
+/// tickets.
+const SELECT_BOARD: &str = "SELECT b.id, b.name, b.description, b.columns, b.created_at, b.updated_at, b.version, b.ticket_count FROM boards b";
 
-/// Every board, ordered by id, with live ticket counts (one query).
+/// Every board, ordered by id, with live ticket counts (one query, no per-board count).
 pub async fn list<'e, E: SqliteExecutor<'e>>(executor: E) -> ApiResult<Vec<Board>> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT_BOARD} ORDER BY b.id"));
     let rows = sqlx::query_as::<_, BoardRow>(sql).fetch_all(executor).await?;
@@ -67,6 +67,18 @@ pub async fn first<'e, E: SqliteExecutor<'e>>(executor: E) -> ApiResult<Board> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT_BOARD} ORDER BY b.id LIMIT 1"));
     let row = sqlx::query_as::<_, BoardRow>(sql).fetch_optional(executor).await?;
     row.ok_or_else(|| ApiError::NotFound("No boards found".into()))?.try_into()
+}
+
+/// A board's columns, or 404 "Board not found" (what ticket writes need of their board).
+pub async fn columns(conn: &mut SqliteConnection, id: i64) -> ApiResult<Vec<String>> {
+    let row: Option<String> =
+        sqlx::query_scalar("SELECT columns FROM boards WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?;
+    decode_columns(id, &row.ok_or_else(|| ApiError::not_found("Board"))?)
+}
+
+/// Decode the stored JSON array of a board's columns.
+pub fn decode_columns(id: i64, text: &str) -> ApiResult<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| ApiError::internal(format!("board {id} columns: {e}")))
 }
 
 /// Whether a board exists.
@@ -246,10 +258,9 @@ async fn migrate_columns(
         .fetch_all(&mut *conn)
         .await?;
         if moved {
-            for t in &tickets {
-                let change = Change { field: "column", old: Some(old.clone()), new: Some(new.clone()) };
-                history::record(conn, t.id, &[change], actor, &ctx.now).await?;
-            }
+            let change = Change { field: "column", old: Some(old.clone()), new: Some(new.clone()) };
+            let rows: Vec<(i64, &Change)> = tickets.iter().map(|t| (t.id, &change)).collect();
+            history::record_many(conn, &rows, actor, &ctx.now).await?;
         }
         changed.extend(tickets.into_iter().map(|ticket| Migrated { ticket, moved }));
     }

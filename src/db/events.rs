@@ -10,21 +10,20 @@ use crate::error::{ApiError, ApiResult};
 /// Append `event` to its board's log with the next sequence number and queue it for publication
 /// after the commit. The board row must still exist.
 pub async fn append(conn: &mut SqliteConnection, ctx: &mut WriteCtx, event: NewEvent) -> ApiResult<()> {
-    let seq: Option<i64> =
-        sqlx::query_scalar("UPDATE boards SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq")
-            .bind(event.board_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let seq = seq.ok_or_else(|| ApiError::internal(format!("event for missing board {}", event.board_id)))?;
     let data = serde_json::to_string(&event.data).map_err(ApiError::internal)?;
-    sqlx::query("INSERT INTO board_events (board_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(event.board_id)
-        .bind(seq)
-        .bind(event.event)
-        .bind(&data)
-        .bind(&ctx.now)
-        .execute(&mut *conn)
-        .await?;
+    // One statement: the seq is read from the board row, and the `board_events_seq` trigger
+    // (migration 0002) stores it back into `boards.event_seq`.
+    let seq: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO board_events (board_id, seq, event, data, created_at)
+         SELECT id, event_seq + 1, ?2, ?3, ?4 FROM boards WHERE id = ?1 RETURNING seq",
+    )
+    .bind(event.board_id)
+    .bind(event.event)
+    .bind(&data)
+    .bind(&ctx.now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let seq = seq.ok_or_else(|| ApiError::internal(format!("event for missing board {}", event.board_id)))?;
     ctx.events.push(BoardEvent {
         event: event.event.to_owned(),
         data: event.data,

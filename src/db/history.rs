@@ -5,7 +5,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use crate::domain::history::{Change, HistoryEntry};
 use crate::error::ApiResult;
 
-/// Write one row per change, all stamped `now` and attributed to `changed_by`.
+/// Write one row per change, all stamped `now` and attributed to `changed_by` (one statement).
 pub async fn record(
     conn: &mut SqliteConnection,
     ticket_id: i64,
@@ -13,21 +13,39 @@ pub async fn record(
     changed_by: &str,
     now: &str,
 ) -> ApiResult<()> {
-    for change in changes {
-        sqlx::query(
-            "INSERT INTO ticket_history (ticket_id, field_name, old_value, new_value, changed_by, changed_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(ticket_id)
-        .bind(change.field)
-        .bind(&change.old)
-        .bind(&change.new)
-        .bind(changed_by)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let rows: Vec<(i64, &Change)> = changes.iter().map(|c| (ticket_id, c)).collect();
+    record_many(conn, &rows, changed_by, now).await
+}
+
+/// Write one row per `(ticket_id, change)` in one statement, whatever their number: the rows
+/// travel as one JSON array `[[ticket_id, field, old, new], …]` expanded by `json_each`, in order.
+pub async fn record_many(
+    conn: &mut SqliteConnection,
+    rows: &[(i64, &Change)],
+    changed_by: &str,
+    now: &str,
+) -> ApiResult<()> {
+    if rows.is_empty() {
+        return Ok(());
     }
+    sqlx::query(
+        "INSERT INTO ticket_history (ticket_id, field_name, old_value, new_value, changed_by, changed_at)
+         SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, ?1, ?2 FROM json_each(?3) j
+         ORDER BY j.key",
+    )
+    .bind(changed_by)
+    .bind(now)
+    .bind(rows_json(rows))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+fn rows_json(rows: &[(i64, &Change)]) -> String {
+    let array: Vec<(i64, &str, &Option<String>, &Option<String>)> =
+        rows.iter().map(|(id, c)| (*id, c.field, &c.old, &c.new)).collect();
+    // Serialising integers, strings and nulls cannot fail.
+    serde_json::to_string(&array).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// After column renames (`(old, new)` pairs), rewrite the board's `column` history values so

@@ -142,8 +142,32 @@ pub async fn list(
     Ok((rows, total))
 }
 
-async fn board_columns(conn: &mut SqliteConnection, board_id: i64) -> ApiResult<Vec<String>> {
-    Ok(boards::get(&mut *conn, board_id).await?.columns)
+/// A ticket with its board's stored columns, read in one query (what edits validate against).
+#[derive(sqlx::FromRow)]
+struct TicketOnBoard {
+    #[sqlx(flatten)]
+    ticket: Ticket,
+    board_columns: String,
+}
+
+/// The ticket (404 "Ticket not found") and its board's columns.
+async fn get_with_columns(conn: &mut SqliteConnection, id: i64) -> ApiResult<(Ticket, Vec<String>)> {
+    let row = sqlx::query_as::<_, TicketOnBoard>(
+        "SELECT t.*, b.columns AS board_columns FROM tickets t JOIN boards b ON b.id = t.board_id WHERE t.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| ApiError::not_found("Ticket"))?;
+    let columns = boards::decode_columns(row.ticket.board_id, &row.board_columns)?;
+    Ok((row.ticket, columns))
+}
+
+/// The ticket a multi-statement write returned (its first statement's `RETURNING *`). Such
+/// queries are read with `fetch_all`, which runs every statement; `fetch_one` would stop after
+/// the first row.
+fn returned(rows: Vec<Ticket>) -> ApiResult<Ticket> {
+    rows.into_iter().next().ok_or_else(|| ApiError::not_found("Ticket"))
 }
 
 /// Create a ticket: history `status` NULL → "created", event `ticket_created`.
@@ -153,7 +177,7 @@ pub async fn create(
     new: NewTicket,
     changed_by: &str,
 ) -> ApiResult<Ticket> {
-    let columns = board_columns(conn, new.board_id).await?;
+    let columns = boards::columns(conn, new.board_id).await?;
     let column = match &new.current_column {
         None => columns[0].clone(),
         Some(reference) => resolve(&columns, reference).map(str::to_owned).ok_or_else(|| {
@@ -164,10 +188,13 @@ pub async fn create(
             )
         })?,
     };
-    let ticket = sqlx::query_as::<_, Ticket>(
+    // The row and its `status` history row in one round trip.
+    let rows = sqlx::query_as::<_, Ticket>(
         "INSERT INTO tickets (board_id, title, description, acceptance_criteria, priority, assignee, current_column,
                               version, created_at, updated_at, column_entered_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8, ?8) RETURNING *",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8, ?8) RETURNING *;
+         INSERT INTO ticket_history (ticket_id, field_name, old_value, new_value, changed_by, changed_at)
+         VALUES (last_insert_rowid(), 'status', NULL, 'created', ?9, ?8)",
     )
     .bind(new.board_id)
     .bind(&new.title)
@@ -177,10 +204,10 @@ pub async fn create(
     .bind(&new.assignee)
     .bind(&column)
     .bind(&ctx.now)
-    .fetch_one(&mut *conn)
+    .bind(changed_by)
+    .fetch_all(&mut *conn)
     .await?;
-    let created = Change { field: "status", old: None, new: Some("created".into()) };
-    history::record(conn, ticket.id, &[created], changed_by, &ctx.now).await?;
+    let ticket = returned(rows)?;
     events::append(conn, ctx, NewEvent::ticket_created(&ticket)).await?;
     Ok(ticket)
 }
@@ -212,17 +239,16 @@ pub async fn update(
     w: TicketWrite<'_>,
     upd: TicketUpdate,
 ) -> ApiResult<Ticket> {
-    let t = get(&mut *conn, w.ticket_id).await?;
+    let (t, columns) = get_with_columns(conn, w.ticket_id).await?;
     precondition::check(w.if_match, t.version)?;
     if upd.board_id.is_some_and(|b| b != t.board_id) {
         return Err(ApiError::field("body.board_id", "invalid_value", "tickets cannot change board"));
     }
-    if let Some(reference) = &upd.current_column {
-        let columns = board_columns(conn, t.board_id).await?;
-        if resolve(&columns, reference) != Some(t.current_column.as_str()) {
-            let msg = format!("use POST /api/tickets/{}/move to change the column", t.id);
-            return Err(ApiError::field("body.current_column", "invalid_value", msg));
-        }
+    if let Some(reference) = &upd.current_column
+        && resolve(&columns, reference) != Some(t.current_column.as_str())
+    {
+        let msg = format!("use POST /api/tickets/{}/move to change the column", t.id);
+        return Err(ApiError::field("body.current_column", "invalid_value", msg));
     }
     let title = patched(&upd.title, &t.title);
     let description = patched(&upd.description, &t.description);
@@ -264,26 +290,29 @@ pub async fn move_to(
     w: TicketWrite<'_>,
     column: &str,
 ) -> ApiResult<Ticket> {
-    let t = get(&mut *conn, w.ticket_id).await?;
+    let (t, columns) = get_with_columns(conn, w.ticket_id).await?;
     precondition::check(w.if_match, t.version)?;
-    let columns = board_columns(conn, t.board_id).await?;
     let target = resolve(&columns, column).map(str::to_owned).ok_or_else(|| {
         ApiError::field("body.column", "invalid_column", invalid_column_message(column, t.board_id, &columns))
     })?;
     if target == t.current_column {
         return Ok(t);
     }
-    let moved = sqlx::query_as::<_, Ticket>(
+    // The row and its canonical `column` history row in one round trip.
+    let rows = sqlx::query_as::<_, Ticket>(
         "UPDATE tickets SET current_column = ?1, column_entered_at = ?2, updated_at = ?2, version = version + 1
-         WHERE id = ?3 RETURNING *",
+         WHERE id = ?3 RETURNING *;
+         INSERT INTO ticket_history (ticket_id, field_name, old_value, new_value, changed_by, changed_at)
+         VALUES (?3, 'column', ?4, ?1, ?5, ?2)",
     )
     .bind(&target)
     .bind(&ctx.now)
     .bind(t.id)
-    .fetch_one(&mut *conn)
+    .bind(&t.current_column)
+    .bind(w.changed_by)
+    .fetch_all(&mut *conn)
     .await?;
-    let change = Change { field: "column", old: Some(t.current_column.clone()), new: Some(target) };
-    history::record(conn, t.id, &[change], w.changed_by, &ctx.now).await?;
+    let moved = returned(rows)?;
     events::append(conn, ctx, NewEvent::ticket_moved(&moved, &t.current_column, w.changed_by)).await?;
     Ok(moved)
 }
@@ -295,17 +324,20 @@ async fn set_assignee(
     assignee: Option<&str>,
     by: &str,
 ) -> ApiResult<Ticket> {
-    let updated = sqlx::query_as::<_, Ticket>(
-        "UPDATE tickets SET assignee = ?, version = version + 1, updated_at = ? WHERE id = ? RETURNING *",
+    // The row and its `assignee` history row in one round trip.
+    let rows = sqlx::query_as::<_, Ticket>(
+        "UPDATE tickets SET assignee = ?1, version = version + 1, updated_at = ?2 WHERE id = ?3 RETURNING *;
+         INSERT INTO ticket_history (ticket_id, field_name, old_value, new_value, changed_by, changed_at)
+         VALUES (?3, 'assignee', ?4, ?1, ?5, ?2)",
     )
     .bind(assignee)
     .bind(&ctx.now)
     .bind(t.id)
-    .fetch_one(&mut *conn)
+    .bind(&t.assignee)
+    .bind(by)
+    .fetch_all(&mut *conn)
     .await?;
-    let change = Change { field: "assignee", old: t.assignee.clone(), new: assignee.map(str::to_owned) };
-    history::record(conn, t.id, &[change], by, &ctx.now).await?;
-    Ok(updated)
+    returned(rows)
 }
 
 /// Claim for `claimant`: idempotent for the same claimant, 409 when someone else holds it.

@@ -266,35 +266,51 @@ impl Worker {
         events: &mut Vec<BoardEvent>,
     ) -> Result<(), sqlx::Error> {
         // If BEGIN fails the commands are dropped unexecuted: their callers get a 500 and nothing
-        // was applied.
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut self.conn).await?;
+        // was applied. Each boundary between commands is one round trip to SQLite (release or roll
+        // back the previous savepoint, open the next), because a round trip costs more here than
+        // the statements themselves.
+        sqlx::query("BEGIN IMMEDIATE; SAVEPOINT cmd").execute(&mut self.conn).await?;
+        let mut previous_ok: Option<bool> = None;
         for cmd in batch {
-            let mut ctx = WriteCtx { now: now_string(), events: Vec::new() };
-            sqlx::query("SAVEPOINT cmd").execute(&mut self.conn).await?;
-            // A panicking command fails alone (its caller sees the dropped reply as a 500) instead
-            // of taking the writer, and every later write, down with it.
-            let ran = AssertUnwindSafe((cmd.run)(&mut self.conn, &mut ctx)).catch_unwind().await;
-            let ok = match ran {
-                Ok((ok, finish)) => {
-                    finishes.push(finish);
-                    ok
-                }
-                Err(_) => {
-                    tracing::error!("a write command panicked; its savepoint is rolled back");
-                    false
-                }
-            };
-            if ok {
-                sqlx::query("RELEASE cmd").execute(&mut self.conn).await?;
-                events.append(&mut ctx.events);
-            } else {
-                sqlx::query("ROLLBACK TO cmd").execute(&mut self.conn).await?;
-                sqlx::query("RELEASE cmd").execute(&mut self.conn).await?;
+            if let Some(ok) = previous_ok {
+                sqlx::query(boundary(ok)).execute(&mut self.conn).await?;
             }
+            let ok = self.run_command(cmd, finishes, events).await;
+            previous_ok = Some(ok);
         }
-        sqlx::query("COMMIT").execute(&mut self.conn).await?;
+        let commit = if previous_ok == Some(false) { "ROLLBACK TO cmd; COMMIT" } else { "COMMIT" };
+        sqlx::query(commit).execute(&mut self.conn).await?;
         Ok(())
     }
+
+    /// Run one command inside the open savepoint; returns whether it succeeded (its events are
+    /// kept only then).
+    async fn run_command(&mut self, cmd: Command, finishes: &mut Vec<Finish>, events: &mut Vec<BoardEvent>) -> bool {
+        let mut ctx = WriteCtx { now: now_string(), events: Vec::new() };
+        // A panicking command fails alone (its caller sees the dropped reply as a 500) instead
+        // of taking the writer, and every later write, down with it.
+        let ran = AssertUnwindSafe((cmd.run)(&mut self.conn, &mut ctx)).catch_unwind().await;
+        let ok = match ran {
+            Ok((ok, finish)) => {
+                finishes.push(finish);
+                ok
+            }
+            Err(_) => {
+                tracing::error!("a write command panicked; its savepoint is rolled back");
+                false
+            }
+        };
+        if ok {
+            events.append(&mut ctx.events);
+        }
+        ok
+    }
+}
+
+/// The statements between two commands: keep (release) or undo (roll back to) the previous
+/// command's savepoint, then open the next one.
+fn boundary(previous_ok: bool) -> &'static str {
+    if previous_ok { "RELEASE cmd; SAVEPOINT cmd" } else { "ROLLBACK TO cmd; RELEASE cmd; SAVEPOINT cmd" }
 }
 
 #[cfg(test)]

@@ -23,7 +23,8 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: StatusCode,
-    pub body: Value,
+    /// The serialised JSON body: serialised once, stored as is for idempotent replays.
+    pub body: String,
     pub etag: Option<String>,
     pub location: Option<String>,
     pub replayed: bool,
@@ -35,7 +36,7 @@ impl Reply {
     }
 
     pub fn with_status(status: StatusCode, body: impl Serialize) -> ApiResult<Self> {
-        let body = serde_json::to_value(body).map_err(ApiError::internal)?;
+        let body = serde_json::to_string(&body).map_err(ApiError::internal)?;
         Ok(Reply { status, body, etag: None, location: None, replayed: false })
     }
 
@@ -68,7 +69,7 @@ impl Reply {
         Ok(StoredResponse {
             request_hash,
             status: i64::from(self.status.as_u16()),
-            response_body: serde_json::to_string(&self.body).map_err(ApiError::internal)?,
+            response_body: self.body.clone(),
             response_headers: Value::Object(headers).to_string(),
         })
     }
@@ -78,7 +79,7 @@ impl Reply {
             .ok()
             .and_then(|s| StatusCode::from_u16(s).ok())
             .ok_or_else(|| ApiError::internal("stored idempotent status is invalid"))?;
-        let body = serde_json::from_str(&stored.response_body).map_err(ApiError::internal)?;
+        let body = stored.response_body.clone();
         let headers: Value = serde_json::from_str(&stored.response_headers).map_err(ApiError::internal)?;
         let text = |name: &str| headers.get(name).and_then(Value::as_str).map(str::to_owned);
         Ok(Reply { status, body, etag: text("ETag"), location: text("Location"), replayed: true })
@@ -102,7 +103,8 @@ impl IntoResponse for Reply {
         if self.replayed {
             set(header::HeaderName::from_static("idempotency-replayed"), "true");
         }
-        (self.status, headers, axum::Json(self.body)).into_response()
+        set(header::CONTENT_TYPE, "application/json");
+        (self.status, headers, self.body).into_response()
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod board_lists;
 mod boards;
 mod comments;
 mod conventions;
