@@ -5,9 +5,9 @@
 //! - [`config`]: typed configuration (defaults, `local.toml`, `KANBAN__*` overrides).
 //! - [`app`]: the router and its layers; server start and graceful stop.
 //! - [`routes`]: one module per resource; thin handlers.
-//! - [`domain`]: plain types and input rules (no axum, no sqlx).
+//! - [`domain`]: plain types, roles and input rules (no axum, no sqlx).
 //! - [`db`]: every SQL statement; the read pool and the writer task.
-//! - [`auth`]: the caller extractor and roles.
+//! - [`auth`]: the caller extractor, tokens and password hashing.
 //! - [`error`]: the one error type and JSON error body.
 //! - [`ws`]: the realtime hub and WebSocket sessions.
 

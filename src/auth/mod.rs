@@ -1,10 +1,10 @@
-//! Who is calling: roles and the request extractor that resolves them.
+//! Who is calling: the request extractor that resolves a caller and its role, tokens and passwords.
 
 pub mod extractor;
 pub mod jwt;
 pub mod password;
 
-pub use extractor::{AuthUser, Caller, Role};
+pub use extractor::{AuthUser, Caller};
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
-//! Passwords: the spec's rules, and argon2id hashing / verification off the async runtime behind a
-//! semaphore (each hash costs ~19 MiB and tens of milliseconds of CPU).
+//! Passwords: argon2id hashing / verification off the async runtime behind a semaphore (each hash
+//! costs ~19 MiB and tens of milliseconds of CPU). The password rules are input rules and live in
+//! `domain::user`.
 
 use std::sync::Arc;
 
@@ -8,24 +9,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use tokio::sync::Semaphore;
 
-use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult};
-
-/// Check the password rules; each violated rule is its own error on `field`.
-pub fn check_rules(password: &str, field: &str) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    let mut rule = |ok: bool, message: &str| {
-        if !ok {
-            errors.push(FieldError::new(field, "invalid_value", message));
-        }
-    };
-    let n = password.chars().count();
-    rule((8..=128).contains(&n), "must be 8 to 128 characters long");
-    rule(password.chars().any(char::is_uppercase), "must contain an uppercase letter");
-    rule(password.chars().any(char::is_lowercase), "must contain a lowercase letter");
-    rule(password.chars().any(|c| c.is_ascii_digit()), "must contain a digit");
-    errors
-}
 
 /// Hashes and verifies passwords on blocking threads, at most `permits` at a time.
 #[derive(Clone)]
@@ -76,14 +60,6 @@ impl PasswordHasherPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_broken_rule_is_reported() {
-        assert!(check_rules("Passw0rdé", "body.password").is_empty());
-        assert_eq!(check_rules("short", "p").len(), 3);
-        assert_eq!(check_rules("alllowercase1", "p").len(), 1);
-        assert_eq!(check_rules(&"Aa1".repeat(43), "p").len(), 1);
-    }
 
     #[test]
     fn hashes_verify_and_use_argon2id() {

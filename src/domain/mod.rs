@@ -7,6 +7,7 @@ pub mod comment;
 pub mod event;
 pub mod history;
 pub mod precondition;
+pub mod role;
 pub mod session;
 pub mod ticket;
 pub mod time;

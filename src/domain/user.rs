@@ -1,10 +1,11 @@
-//! User accounts: the response shape and the parsing of registration and account-update bodies.
+//! User accounts: the response shape, the password rules and the parsing of registration and
+//! account-update bodies.
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::role::Role;
 use super::validation::{FieldError, FieldReader, Patch};
-use crate::auth::Role;
 
 /// A stored user (without its password hash).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -91,6 +92,22 @@ pub fn normalise_email(r: &mut FieldReader<'_>, name: &str, email: &str) -> Opti
     }
 }
 
+/// Check the password rules; each violated rule is its own error on `field`.
+pub fn check_password_rules(password: &str, field: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut rule = |ok: bool, message: &str| {
+        if !ok {
+            errors.push(FieldError::new(field, "invalid_value", message));
+        }
+    };
+    let n = password.chars().count();
+    rule((8..=128).contains(&n), "must be 8 to 128 characters long");
+    rule(password.chars().any(char::is_uppercase), "must contain an uppercase letter");
+    rule(password.chars().any(char::is_lowercase), "must contain a lowercase letter");
+    rule(password.chars().any(|c| c.is_ascii_digit()), "must contain a digit");
+    errors
+}
+
 /// A validated registration body.
 #[derive(Debug)]
 pub struct Registration {
@@ -128,7 +145,7 @@ impl Registration {
         let password = r.required_string("password");
         if let Some(p) = &password {
             let path = r.path("password");
-            r.errors.extend(crate::auth::password::check_rules(p, &path));
+            r.errors.extend(check_password_rules(p, &path));
         }
         let role = role_field(&mut r);
         match (username, email, password) {
@@ -176,7 +193,7 @@ impl AccountUpdate {
         let password = r.has("password").then(|| r.required_string("password")).flatten();
         if let Some(p) = &password {
             let path = r.path("password");
-            r.errors.extend(crate::auth::password::check_rules(p, &path));
+            r.errors.extend(check_password_rules(p, &path));
             if !r.has("current_password") {
                 r.push("current_password", "missing", "current_password is required to change the password");
             }
@@ -227,6 +244,14 @@ mod tests {
         assert!(
             fields.contains(&"body.username") && fields.contains(&"body.email") && fields.contains(&"body.password")
         );
+    }
+
+    #[test]
+    fn each_broken_rule_is_reported() {
+        assert!(check_password_rules("Passw0rdé", "body.password").is_empty());
+        assert_eq!(check_password_rules("short", "p").len(), 3);
+        assert_eq!(check_password_rules("alllowercase1", "p").len(), 1);
+        assert_eq!(check_password_rules(&"Aa1".repeat(43), "p").len(), 1);
     }
 
     #[test]

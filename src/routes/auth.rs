@@ -8,13 +8,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Caller;
 use crate::auth::extractor::OptionalUser;
 use crate::auth::jwt::{JwtKeys, Subject, TokenKind};
-use crate::auth::{Caller, Role};
 use crate::config::DefaultRole;
 use crate::db;
 use crate::db::tokens::NewRefresh;
 use crate::db::users::{NewUser, UserChange};
+use crate::domain::role::Role;
 use crate::domain::time::format_unix;
 use crate::domain::user::{AccountUpdate, Login, Registration, User, UserAdminUpdate, UserRow};
 use crate::domain::validation::FieldReader;

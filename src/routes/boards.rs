@@ -6,9 +6,10 @@ use chrono::Utc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db;
 use crate::domain::board::{Board, BoardUpdate, ColumnEdit, NewBoard};
+use crate::domain::role::Role;
 use crate::domain::ticket::BoardTicket;
 use crate::domain::time::millis_since;
 use crate::error::{ApiError, ApiResult, ErrorBody};

@@ -4,10 +4,11 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db;
 use crate::db::comments::CommentActor;
 use crate::domain::comment::{Comment, NewComment, parse_comment_text};
+use crate::domain::role::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{CommentId, IdempotencyKey, JsonBody, TicketId};
 use crate::routes::schemas::{CreateCommentRequest, Message, UpdateCommentRequest};

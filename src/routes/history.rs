@@ -6,9 +6,10 @@ use chrono::Utc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db;
 use crate::domain::history::{HistoryEntry, human_duration, time_ago};
+use crate::domain::role::Role;
 use crate::domain::time::{format_ts, millis_since, parse_rfc3339};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{BoardId, QueryParams, TicketId};

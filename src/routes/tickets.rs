@@ -4,10 +4,11 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db;
 use crate::db::tickets::{Releaser, SortKey, TicketFilter, TicketWrite};
 use crate::domain::columns::{invalid_column_message, resolve};
+use crate::domain::role::Role;
 use crate::domain::ticket::{MoveRequest, NewTicket, Ticket, TicketUpdate, parse_agent_body};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, ErrorBody};

@@ -13,9 +13,10 @@ use tokio::sync::mpsc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Caller;
 use crate::auth::extractor::{OptionalUser, bearer_token, resolve_caller};
-use crate::auth::{Caller, Role};
 use crate::db;
+use crate::domain::role::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{OptionalJsonBody, QueryParams};
 use crate::routes::write::Reply;
