@@ -259,6 +259,11 @@ impl Server {
         self.writer.committed_batches()
     }
 
+    /// The writer, for tests and benchmarks that read its statistics or recorded statements.
+    pub fn writer(&self) -> &WriterHandle {
+        &self.writer
+    }
+
     /// The realtime hub (stats and close counters, for tests and benchmarks).
     pub fn hub(&self) -> &Hub {
         &self.hub

@@ -7,6 +7,8 @@ mod boards;
 mod comments;
 mod conventions;
 mod history;
+mod metrics;
+mod query_plans;
 mod sessions;
 mod storage;
 mod tickets;
