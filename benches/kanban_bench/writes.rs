@@ -1,5 +1,7 @@
 //! Write scenarios `create`, `move` and `comment`: a closed loop of one kind of write at each
-//! concurrency level, after a short unmeasured warm-up, all on one server.
+//! concurrency level, after a short unmeasured warm-up, all on one server. Each `create` level
+//! writes to a board of its own: the cost of a write grows with the size of its board, so levels
+//! sharing one board would measure the board's growth rather than the concurrency.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +15,7 @@ use crate::load::{self, Op, Slot, Until};
 use crate::report;
 use crate::{seed, server};
 
-/// The board every write scenario uses: the one a brand-new database starts with.
+/// The board `move` and `comment` use: the one a brand-new database starts with.
 const BOARD: i64 = 1;
 const DEFAULT_CONCURRENCY: [usize; 3] = [8, 64, 256];
 const WARM_UP: Duration = Duration::from_secs(1);
@@ -44,7 +46,7 @@ pub async fn run(kind: Write, opts: &Opts) -> Result<(), String> {
     let duration = Duration::from_secs_f64(opts.duration.unwrap_or(10.0));
     for c in levels {
         let op = match kind {
-            Write::Create => create_op(&api, BOARD),
+            Write::Create => create_op(&api, seed::boards(&api, 1, &format!("create C={c}")).await?[0]),
             // Fresh tickets per level, so every worker starts from a known column.
             Write::Move => {
                 move_op(&api, seed::tickets(&api, &[BOARD], c).await?, seed::two_columns(&api, BOARD).await?)
