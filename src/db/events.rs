@@ -7,31 +7,77 @@ use crate::db::writer::WriteCtx;
 use crate::domain::event::{BoardEvent, NewEvent};
 use crate::error::{ApiError, ApiResult};
 
+/// The statement that appends one event, for embedding in a multi-statement write: the SQL
+/// parameter numbers of the board id, the event name, its data (JSON text) and its timestamp.
+/// The seq is read from the board row, and the `board_events_seq` trigger (migration 0002) stores
+/// it back into `boards.event_seq`, so appending is one statement. It returns the seq, or no row
+/// when the board does not exist.
+macro_rules! insert_event_sql {
+    ($board:literal, $name:literal, $data:literal, $at:literal) => {
+        concat!(
+            "INSERT INTO board_events (board_id, seq, event, data, created_at) SELECT id, event_seq + 1, ",
+            $name,
+            ", ",
+            $data,
+            ", ",
+            $at,
+            " FROM boards WHERE id = ",
+            $board,
+            " RETURNING seq"
+        )
+    };
+}
+pub(crate) use insert_event_sql;
+
+/// An event serialised for its insert, waiting for its seq.
+pub struct PendingEvent {
+    event: NewEvent,
+    /// `event.data` as JSON text, the value bound to the insert.
+    pub data: String,
+}
+
+impl PendingEvent {
+    pub fn new(event: NewEvent) -> ApiResult<Self> {
+        let data = serde_json::to_string(&event.data).map_err(ApiError::internal)?;
+        Ok(PendingEvent { event, data })
+    }
+
+    pub fn board_id(&self) -> i64 {
+        self.event.board_id
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.event.event
+    }
+
+    /// The insert returned `seq` (or nothing, when the board is gone): queue the event for
+    /// publication after the commit.
+    pub fn appended(self, ctx: &mut WriteCtx, seq: Option<i64>) -> ApiResult<()> {
+        let board_id = self.event.board_id;
+        let seq = seq.ok_or_else(|| ApiError::internal(format!("event for missing board {board_id}")))?;
+        ctx.events.push(BoardEvent {
+            event: self.event.event.to_owned(),
+            data: self.event.data,
+            board_id,
+            timestamp: ctx.now.clone(),
+            seq,
+        });
+        Ok(())
+    }
+}
+
 /// Append `event` to its board's log with the next sequence number and queue it for publication
 /// after the commit. The board row must still exist.
 pub async fn append(conn: &mut SqliteConnection, ctx: &mut WriteCtx, event: NewEvent) -> ApiResult<()> {
-    let data = serde_json::to_string(&event.data).map_err(ApiError::internal)?;
-    // One statement: the seq is read from the board row, and the `board_events_seq` trigger
-    // (migration 0002) stores it back into `boards.event_seq`.
-    let seq: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO board_events (board_id, seq, event, data, created_at)
-         SELECT id, event_seq + 1, ?2, ?3, ?4 FROM boards WHERE id = ?1 RETURNING seq",
-    )
-    .bind(event.board_id)
-    .bind(event.event)
-    .bind(&data)
-    .bind(&ctx.now)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let seq = seq.ok_or_else(|| ApiError::internal(format!("event for missing board {}", event.board_id)))?;
-    ctx.events.push(BoardEvent {
-        event: event.event.to_owned(),
-        data: event.data,
-        board_id: event.board_id,
-        timestamp: ctx.now.clone(),
-        seq,
-    });
-    Ok(())
+    let pending = PendingEvent::new(event)?;
+    let seq: Option<i64> = sqlx::query_scalar(insert_event_sql!("?1", "?2", "?3", "?4"))
+        .bind(pending.board_id())
+        .bind(pending.name())
+        .bind(&pending.data)
+        .bind(&ctx.now)
+        .fetch_optional(&mut *conn)
+        .await?;
+    pending.appended(ctx, seq)
 }
 
 /// The board's last used sequence number, or `None` when the board does not exist.

@@ -24,10 +24,15 @@ pub async fn get<'e, E: SqliteExecutor<'e>>(executor: E, id: i64) -> ApiResult<T
 /// every `Ticket` field in declaration order plus `time_in_column` (ms from `column_entered_at` to
 /// `now_ms`, never negative), ordered by their column's position on the board, then id.
 ///
+/// The order comes from the join itself, with nothing to sort: `CROSS JOIN` fixes the loop order
+/// (the board's columns in array order, outside), and each column's tickets come from the
+/// `(board_id, current_column)` index, whose equal keys are in rowid (id) order. Every ticket's
+/// column is on its board (data-model invariant 1), so the inner join drops none.
+///
 /// SQLite escapes strings exactly as serde_json does (`\"`, `\\`, the short forms `\b \f \n \r \t`,
 /// other control characters as lowercase `\u00xx`, everything else verbatim), so the bytes equal
-/// the serde rendering of `BoardTicket`; a test pins that at 5 000 tickets. Returns the array and
-/// its length.
+/// the serde rendering of `BoardTicket`; a test pins bytes and order at 5 000 tickets. Returns the
+/// array and its length.
 pub async fn board_list_json(pool: &SqlitePool, board_id: i64, now_ms: i64) -> ApiResult<(String, i64)> {
     let row: (String, i64) = sqlx::query_as(
         "SELECT json_group_array(json_object(
@@ -36,12 +41,11 @@ pub async fn board_list_json(pool: &SqlitePool, board_id: i64, now_ms: i64) -> A
                     'current_column', t.current_column, 'created_at', t.created_at, 'updated_at', t.updated_at,
                     'column_entered_at', t.column_entered_at, 'version', t.version,
                     'time_in_column',
-                    coalesce(max(0, ?2 - CAST(round(unixepoch(t.column_entered_at, 'subsec') * 1000) AS INTEGER)), 0))
-                  ORDER BY j.key, t.id),
-                count(*)
-         FROM tickets t JOIN boards b ON b.id = t.board_id
-         LEFT JOIN json_each(b.columns) j ON j.value = t.current_column
-         WHERE t.board_id = ?1",
+                    coalesce(max(0, ?2 - CAST(round(unixepoch(t.column_entered_at, 'subsec') * 1000) AS INTEGER)), 0))),
+                count(t.id)
+         FROM boards b, json_each(b.columns) j
+         CROSS JOIN tickets t ON t.board_id = b.id AND t.current_column = j.value
+         WHERE b.id = ?1",
     )
     .bind(board_id)
     .bind(now_ms)
@@ -194,24 +198,30 @@ pub async fn create(
     new: NewTicket,
     changed_by: &str,
 ) -> ApiResult<Ticket> {
-    let columns = boards::columns(conn, new.board_id).await?;
+    // Without a column the ticket goes to the board's first one, which the insert reads itself
+    // (no separate board read); a named column is resolved against the board here.
     let column = match &new.current_column {
-        None => columns[0].clone(),
-        Some(reference) => resolve(&columns, reference).map(str::to_owned).ok_or_else(|| {
-            ApiError::field(
-                "body.current_column",
-                "invalid_column",
-                invalid_column_message(reference, new.board_id, &columns),
-            )
-        })?,
+        None => None,
+        Some(reference) => {
+            let columns = boards::columns(conn, new.board_id).await?;
+            let found = resolve(&columns, reference).ok_or_else(|| {
+                ApiError::field(
+                    "body.current_column",
+                    "invalid_column",
+                    invalid_column_message(reference, new.board_id, &columns),
+                )
+            })?;
+            Some(found.to_owned())
+        }
     };
-    // The row and its `status` history row in one round trip.
+    // The row and its `status` history row in one round trip; no row when the board is missing.
     let rows = sqlx::query_as::<_, Ticket>(
         "INSERT INTO tickets (board_id, title, description, acceptance_criteria, priority, assignee, current_column,
                               version, created_at, updated_at, column_entered_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8, ?8) RETURNING *;
+         SELECT id, ?2, ?3, ?4, ?5, ?6, coalesce(?7, columns ->> 0), 1, ?8, ?8, ?8 FROM boards WHERE id = ?1
+         RETURNING *;
          INSERT INTO ticket_history (ticket_id, field_name, old_value, new_value, changed_by, changed_at)
-         VALUES (last_insert_rowid(), 'status', NULL, 'created', ?9, ?8)",
+         SELECT last_insert_rowid(), 'status', NULL, 'created', ?9, ?8 WHERE changes() = 1",
     )
     .bind(new.board_id)
     .bind(&new.title)
@@ -224,7 +234,7 @@ pub async fn create(
     .bind(changed_by)
     .fetch_all(&mut *conn)
     .await?;
-    let ticket = returned(rows)?;
+    let ticket = rows.into_iter().next().ok_or_else(|| ApiError::not_found("Board"))?;
     events::append(conn, ctx, NewEvent::ticket_created(&ticket)).await?;
     Ok(ticket)
 }
@@ -315,22 +325,31 @@ pub async fn move_to(
     if target == t.current_column {
         return Ok(t);
     }
-    // The row and its canonical `column` history row in one round trip.
-    let rows = sqlx::query_as::<_, Ticket>(
+    let moved = t.moved_to(&target, &ctx.now);
+    let pending = events::PendingEvent::new(NewEvent::ticket_moved(&moved, &t.current_column, w.changed_by))?;
+    // The row, its canonical `column` history row and the event in one round trip. The row is
+    // not read back: `Ticket::moved_to` is the same change, and the returned version proves it.
+    let returned: Vec<i64> = sqlx::query_scalar(concat!(
         "UPDATE tickets SET current_column = ?1, column_entered_at = ?2, updated_at = ?2, version = version + 1
-         WHERE id = ?3 RETURNING *;
+         WHERE id = ?3 RETURNING version;
          INSERT INTO ticket_history (ticket_id, field_name, old_value, new_value, changed_by, changed_at)
-         VALUES (?3, 'column', ?4, ?1, ?5, ?2)",
-    )
+         VALUES (?3, 'column', ?4, ?1, ?5, ?2);",
+        events::insert_event_sql!("?6", "?7", "?8", "?2")
+    ))
     .bind(&target)
     .bind(&ctx.now)
     .bind(t.id)
     .bind(&t.current_column)
     .bind(w.changed_by)
+    .bind(pending.board_id())
+    .bind(pending.name())
+    .bind(&pending.data)
     .fetch_all(&mut *conn)
     .await?;
-    let moved = returned(rows)?;
-    events::append(conn, ctx, NewEvent::ticket_moved(&moved, &t.current_column, w.changed_by)).await?;
+    match returned[..] {
+        [version, seq] if version == moved.version => pending.appended(ctx, Some(seq))?,
+        _ => return Err(ApiError::internal(format!("move of ticket {} returned {returned:?}", t.id))),
+    }
     Ok(moved)
 }
 

@@ -22,6 +22,20 @@ pub struct Ticket {
     pub version: i64,
 }
 
+impl Ticket {
+    /// The ticket after a move to `column` at `now`: the column, its entry time and the update
+    /// time change, and the version goes up by one (what the move statement writes).
+    pub fn moved_to(&self, column: &str, now: &str) -> Ticket {
+        Ticket {
+            current_column: column.to_owned(),
+            column_entered_at: now.to_owned(),
+            updated_at: now.to_owned(),
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+}
+
 /// A ticket in a board's ticket list: every Ticket field plus the time in its column.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BoardTicket {

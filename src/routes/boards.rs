@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::Utc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,7 +14,7 @@ use crate::domain::role::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{BoardId, IdempotencyKey, IfMatchHeader, JsonBody};
 use crate::routes::schemas::{
-    BoardTickets, ColumnsRequest, ColumnsResult, CreateBoardRequest, Message, UpdateBoardRequest,
+    BoardTickets, ColumnsRequest, ColumnsResult, CreateBoardRequest, Message, UpdateBoardRequest, board_tickets_body,
 };
 use crate::routes::write::{Keyed, Reply, run_write};
 use crate::state::AppState;
@@ -58,10 +59,7 @@ async fn get_default_board(State(state): State<AppState>, caller: Caller) -> Api
 /// The tickets of the board with the lowest id.
 #[utoipa::path(get, path = "/api/boards/default/tickets", tag = "boards", security(("bearerAuth" = ["viewer"])),
     responses((status = 200, body = BoardTickets), (status = 404, body = ErrorBody)))]
-async fn get_default_board_tickets(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<axum::Json<BoardTickets>> {
+async fn get_default_board_tickets(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     caller.require(Role::Viewer)?;
     let board = db::boards::first(&state.db).await?;
     board_tickets(&state, board).await
@@ -190,19 +188,13 @@ async fn update_board_columns(
 /// The board's tickets with `time_in_column` in milliseconds.
 #[utoipa::path(get, path = "/api/boards/{board_id}/tickets", tag = "boards", security(("bearerAuth" = ["viewer"])), params(("board_id" = i64, Path)),
     responses((status = 200, body = BoardTickets), (status = 404, body = ErrorBody)))]
-async fn get_board_tickets(
-    State(state): State<AppState>,
-    caller: Caller,
-    BoardId(id): BoardId,
-) -> ApiResult<axum::Json<BoardTickets>> {
+async fn get_board_tickets(State(state): State<AppState>, caller: Caller, BoardId(id): BoardId) -> ApiResult<Response> {
     caller.require(Role::Viewer)?;
     let board = db::boards::get(&state.db, id).await?;
     board_tickets(&state, board).await
 }
 
-async fn board_tickets(state: &AppState, board: Board) -> ApiResult<axum::Json<BoardTickets>> {
-    let (tickets, total_tickets) =
-        db::tickets::board_list_json(&state.db, board.id, Utc::now().timestamp_millis()).await?;
-    let tickets = serde_json::value::RawValue::from_string(tickets).map_err(ApiError::internal)?;
-    Ok(axum::Json(BoardTickets { board_id: board.id, board_name: board.name, tickets, total_tickets }))
+async fn board_tickets(state: &AppState, board: Board) -> ApiResult<Response> {
+    let (tickets, total) = db::tickets::board_list_json(&state.db, board.id, Utc::now().timestamp_millis()).await?;
+    Ok(board_tickets_body(board.id, &board.name, &tickets, total))
 }

@@ -2,6 +2,8 @@
 //! validated by `domain` (which needs to tell "absent" from "null"); these types document them.
 #![allow(dead_code)]
 
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -42,14 +44,25 @@ pub struct ColumnsResult {
     pub moved_tickets: usize,
 }
 
-#[derive(Serialize, ToSchema)]
+/// `GET /api/boards/{id}/tickets`. Only its schema is derived: the body is assembled around the
+/// ticket array that SQLite renders (`db::tickets::board_list_json`) by [`board_tickets_body`].
+#[derive(ToSchema)]
 pub struct BoardTickets {
-    pub board_id: i64,
-    pub board_name: String,
-    /// The JSON array rendered by the database (`db::tickets::board_list_json`), copied verbatim.
-    #[schema(value_type = Vec<BoardTicket>)]
-    pub tickets: Box<serde_json::value::RawValue>,
-    pub total_tickets: i64,
+    board_id: i64,
+    board_name: String,
+    tickets: Vec<BoardTicket>,
+    total_tickets: i64,
+}
+
+/// The JSON body of [`BoardTickets`], with `tickets_json` (a JSON array) copied in verbatim, so
+/// the large part of the response is never parsed or re-serialised.
+pub fn board_tickets_body(board_id: i64, board_name: &str, tickets_json: &str, total: i64) -> Response {
+    let name = serde_json::Value::String(board_name.to_owned()).to_string();
+    let mut body = String::with_capacity(tickets_json.len() + name.len() + 80);
+    body.push_str(&format!("{{\"board_id\":{board_id},\"board_name\":{name},\"tickets\":"));
+    body.push_str(tickets_json);
+    body.push_str(&format!(",\"total_tickets\":{total}}}"));
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[derive(Serialize, ToSchema)]
