@@ -10,7 +10,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -47,6 +47,23 @@ struct Command {
 #[derive(Default)]
 struct Stats {
     committed_batches: AtomicU64,
+    /// Inside a storage-full episode: from the first write refused with `SQLITE_FULL` until the
+    /// next write that commits. Logged once at each edge, not per request.
+    storage_full: AtomicBool,
+}
+
+impl Stats {
+    /// Record a command's final outcome (after commit) for the storage-full episode log.
+    fn note_outcome(&self, storage_full: bool, ok: bool) {
+        if storage_full && !self.storage_full.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "database storage is full (SQLITE_FULL): writes are refused with 507 STORAGE_FULL and roll back \
+                 completely until space is freed on the filesystem holding the database"
+            );
+        } else if ok && self.storage_full.swap(false, Ordering::Relaxed) {
+            tracing::info!("database storage available again: writes are committing");
+        }
+    }
 }
 
 /// Cheap, cloneable access to the writer.
@@ -98,6 +115,7 @@ impl WriterHandle {
         F: for<'c> FnOnce(&'c mut SqliteConnection, &'c mut WriteCtx) -> BoxFuture<'c, ApiResult<T>> + Send + 'static,
     {
         let (reply_tx, reply_rx) = oneshot::channel::<ApiResult<T>>();
+        let stats = self.stats.clone();
         let run: RunFn = Box::new(move |conn, ctx| {
             Box::pin(async move {
                 let result = f(conn, ctx).await;
@@ -107,6 +125,7 @@ impl WriterHandle {
                         (Ok(_), Some(e)) => Err(e),
                         (result, _) => result,
                     };
+                    stats.note_outcome(matches!(reply, Err(ApiError::StorageFull)), reply.is_ok());
                     let _ = reply_tx.send(reply);
                 });
                 (ok, finish)
@@ -248,10 +267,14 @@ impl Worker {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "write batch failed; every command in it was rolled back");
+                // Storage full is logged once per episode (by `Stats::note_outcome`), not per batch.
+                let full = crate::error::is_storage_full(&e);
+                if !full {
+                    tracing::error!(error = %e, "write batch failed; every command in it was rolled back");
+                }
                 let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
                 for finish in finishes {
-                    finish(Some(ApiError::internal(&e)));
+                    finish(Some(if full { ApiError::StorageFull } else { ApiError::internal(&e) }));
                 }
             }
         }

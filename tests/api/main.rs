@@ -6,6 +6,7 @@ mod board_lists;
 mod boards;
 mod comments;
 mod conventions;
+mod hardening;
 mod history;
 mod sessions;
 mod storage;
