@@ -18,7 +18,8 @@ pub struct JsonBody {
     pub raw: Bytes,
 }
 
-/// A body that may be empty (claim, release): `None` when empty, whatever the content type.
+/// A body that may be empty (claim, release): `None` when empty, whatever the content type, or
+/// when it is the JSON `null` (the OpenAPI document describes such a body as nullable).
 pub struct OptionalJsonBody {
     pub value: Option<Value>,
     pub raw: Bytes,
@@ -174,7 +175,7 @@ impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
             return Err(ApiError::UnsupportedMediaType);
         }
         let value = parse_json(&raw)?;
-        Ok(OptionalJsonBody { value: Some(value), raw })
+        Ok(OptionalJsonBody { value: Some(value).filter(|v| !v.is_null()), raw })
     }
 }
 

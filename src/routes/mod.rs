@@ -102,6 +102,6 @@ pub fn api_router(state: &AppState) -> (axum::Router<AppState>, serde_json::Valu
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let mut doc = serde_json::to_value(&doc).unwrap_or_default();
-    openapi::complete(&mut doc);
+    openapi::complete(&mut doc, crate::domain::role::Role::for_anonymous(state.config.auth.anonymous_role));
     (router, doc)
 }

@@ -7,8 +7,14 @@
 //! 401/403, a path id 422 (`int_parsing`) and 404, a query string 422, a JSON body 400/408/413/415/
 //! 422, a rate-limited route 429, a write 507, and every route 500/503. A route added later gets
 //! the same treatment without touching this file.
+//!
+//! The document describes the running server: with `auth.anonymous_role` set, an operation the
+//! anonymous role may call lists the empty security requirement `{}` as an alternative to its
+//! `bearerAuth` requirement, as OpenAPI spells "credentials optional".
 
 use serde_json::{Map, Value, json};
+
+use crate::domain::role::Role;
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options"];
 
@@ -77,14 +83,64 @@ fn shared_statuses(path: &str, method: &str, op: &Map<String, Value>) -> Vec<&'s
     out
 }
 
-/// Add the shared error responses and a description to every response lacking one.
-pub fn complete(doc: &mut Value) {
+/// Whether the anonymous role meets `op`'s minimum role (named in its `bearerAuth` requirement;
+/// an empty role list means "any authenticated user", which anonymous callers are not).
+fn anonymous_allowed(op: &Map<String, Value>, anonymous: Option<Role>) -> bool {
+    let Some(anonymous) = anonymous else { return false };
+    let Some(security) = op.get("security").and_then(Value::as_array) else { return false };
+    security.iter().any(|req| {
+        req.get("bearerAuth")
+            .and_then(Value::as_array)
+            .and_then(|roles| roles.first())
+            .and_then(Value::as_str)
+            .and_then(Role::parse)
+            .is_some_and(|min| anonymous >= min)
+    })
+}
+
+/// Path parameters are ids: positive 64-bit integers.
+fn constrain_path_ids(op: &mut Map<String, Value>) {
+    let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else { return };
+    for p in params.iter_mut().filter(|p| p["in"] == "path") {
+        if let Some(schema) = p.get_mut("schema").and_then(Value::as_object_mut)
+            && schema.get("type") == Some(&Value::from("integer"))
+        {
+            schema.entry("minimum").or_insert(Value::from(1));
+            schema.entry("maximum").or_insert(Value::from(i64::MAX));
+        }
+    }
+}
+
+/// A board's column list never repeats a name (utoipa has no `uniqueItems` attribute; the
+/// case-insensitive part of the rule cannot be said in JSON Schema).
+fn unique_column_lists(doc: &mut Value) {
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    for schema in schemas.values_mut() {
+        let Some(columns) = schema.pointer_mut("/properties/columns").and_then(Value::as_object_mut) else { continue };
+        let items_are_names =
+            |v: &Value| v.pointer("/items/$ref") == Some(&Value::from("#/components/schemas/ColumnName"));
+        if items_are_names(&Value::Object(columns.clone())) {
+            columns.insert("uniqueItems".into(), Value::Bool(true));
+        }
+    }
+}
+
+/// Add the shared error responses and a description to every response lacking one; see the
+/// module documentation. `anonymous` is the role of callers without credentials, if any.
+pub fn complete(doc: &mut Value, anonymous: Option<Role>) {
+    unique_column_lists(doc);
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
         for method in METHODS {
             let Some(op) = item.get_mut(*method).and_then(Value::as_object_mut) else { continue };
             let statuses = shared_statuses(path, method, op);
+            constrain_path_ids(op);
+            if anonymous_allowed(op, anonymous)
+                && let Some(security) = op.get_mut("security").and_then(Value::as_array_mut)
+            {
+                security.push(json!({}));
+            }
             let responses = op.entry("responses").or_insert_with(|| json!({}));
             let Some(responses) = responses.as_object_mut() else { continue };
             for status in statuses {
@@ -121,7 +177,7 @@ mod tests {
             "requestBody": {"content": {}},
             "responses": {"200": {"content": {}}, "412": {"content": {}}}
         }}}});
-        complete(&mut doc);
+        complete(&mut doc, None);
         let responses = doc["paths"]["/api/tickets/{ticket_id}"]["put"]["responses"].as_object().expect("responses");
         let codes: Vec<&str> = responses.keys().map(String::as_str).collect();
         assert_eq!(
@@ -132,9 +188,19 @@ mod tests {
     }
 
     #[test]
+    fn credentials_are_optional_where_the_anonymous_role_suffices() {
+        let op = |role: &str| json!({"security": [{"bearerAuth": [role]}], "responses": {}});
+        let mut doc = json!({"paths": {"/a": {"get": op("viewer"), "put": op("admin")}, "/b": {"get": op("pm")}}});
+        complete(&mut doc, Some(Role::Pm));
+        assert_eq!(doc["paths"]["/a"]["get"]["security"], json!([{"bearerAuth": ["viewer"]}, {}]));
+        assert_eq!(doc["paths"]["/a"]["put"]["security"], json!([{"bearerAuth": ["admin"]}]));
+        assert_eq!(doc["paths"]["/b"]["get"]["security"], json!([{"bearerAuth": ["pm"]}, {}]));
+    }
+
+    #[test]
     fn public_reads_outside_the_api_get_only_server_errors() {
         let mut doc = json!({"paths": {"/": {"get": {"responses": {"200": {}}}}}});
-        complete(&mut doc);
+        complete(&mut doc, None);
         let codes: Vec<&String> = doc["paths"]["/"]["get"]["responses"].as_object().expect("map").keys().collect();
         assert_eq!(codes, ["200", "500", "503"]);
     }

@@ -335,4 +335,23 @@ async fn every_documented_operation_lists_its_shared_error_responses() {
         }
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    // Anonymous callers act as pm here: credentials are optional exactly where pm suffices.
+    assert_eq!(doc["paths"]["/api/boards"]["get"]["security"], json!([{"bearerAuth": ["viewer"]}, {}]));
+    assert_eq!(doc["paths"]["/api/auth/users"]["get"]["security"], json!([{"bearerAuth": ["admin"]}]));
+}
+
+#[tokio::test]
+async fn a_null_body_on_an_optional_body_route_counts_as_no_body() {
+    let app = spawn_app().await;
+    let ticket = app.create_ticket(1, "Claim me").await;
+    let id = ticket["id"].as_i64().expect("ticket id");
+    let resp = app
+        .request(Method::POST, &format!("/api/tickets/{id}/claim?agent_id=robot"))
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(app.get_json(&format!("/api/tickets/{id}")).await["assignee"], "robot");
 }
