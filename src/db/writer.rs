@@ -53,15 +53,20 @@ struct Stats {
 }
 
 impl Stats {
-    /// Record a command's final outcome (after commit) for the storage-full episode log.
-    fn note_outcome(&self, storage_full: bool, ok: bool) {
+    /// Record a command's final outcome (after commit) for the storage-full episode log; returns
+    /// `Some(true)` when an episode starts and `Some(false)` when it ends (each logged once).
+    fn note_outcome(&self, storage_full: bool, ok: bool) -> Option<bool> {
         if storage_full && !self.storage_full.swap(true, Ordering::Relaxed) {
             tracing::error!(
                 "database storage is full (SQLITE_FULL): writes are refused with 507 STORAGE_FULL and roll back \
                  completely until space is freed on the filesystem holding the database"
             );
+            Some(true)
         } else if ok && self.storage_full.swap(false, Ordering::Relaxed) {
             tracing::info!("database storage available again: writes are committing");
+            Some(false)
+        } else {
+            None
         }
     }
 }
@@ -125,7 +130,7 @@ impl WriterHandle {
                         (Ok(_), Some(e)) => Err(e),
                         (result, _) => result,
                     };
-                    stats.note_outcome(matches!(reply, Err(ApiError::StorageFull)), reply.is_ok());
+                    let _ = stats.note_outcome(matches!(reply, Err(ApiError::StorageFull)), reply.is_ok());
                     let _ = reply_tx.send(reply);
                 });
                 (ok, finish)
@@ -363,6 +368,17 @@ mod tests {
             })
         })
         .await
+    }
+
+    #[test]
+    fn storage_full_is_logged_once_per_episode() {
+        let stats = Stats::default();
+        let outcomes: Vec<Option<bool>> =
+            [(true, false), (true, false), (false, false), (false, true), (false, true), (true, false)]
+                .into_iter()
+                .map(|(full, ok)| stats.note_outcome(full, ok))
+                .collect();
+        assert_eq!(outcomes, [Some(true), None, None, Some(false), None, Some(true)]);
     }
 
     #[tokio::test]
