@@ -30,3 +30,6 @@ CREATE TRIGGER board_events_seq AFTER INSERT ON board_events
 BEGIN
     UPDATE boards SET event_seq = NEW.seq WHERE id = NEW.board_id;
 END;
+
+-- The last-admin check counts active admins; an index keeps that count off the users table.
+CREATE INDEX idx_users_role_active ON users (role, is_active);

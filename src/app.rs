@@ -288,6 +288,11 @@ impl Server {
             .await
     }
 
+    /// The writer, for tests and benchmarks that read its statistics or recorded statements.
+    pub fn writer(&self) -> &WriterHandle {
+        &self.writer
+    }
+
     /// The realtime hub (stats and close counters, for tests and benchmarks).
     pub fn hub(&self) -> &Hub {
         &self.hub

@@ -27,8 +27,11 @@ pub async fn list<'e, E: SqliteExecutor<'e>>(executor: E) -> ApiResult<Vec<UserR
     Ok(sqlx::query_as::<_, UserRow>(sql).fetch_all(executor).await?)
 }
 
-pub async fn count(conn: &mut SqliteConnection) -> ApiResult<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *conn).await?)
+/// Whether no account exists yet (the first registration becomes admin). Reads the largest id,
+/// which SQLite answers from the end of the table instead of counting it.
+pub async fn none_exist(conn: &mut SqliteConnection) -> ApiResult<bool> {
+    let max: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM users").fetch_one(&mut *conn).await?;
+    Ok(max.is_none())
 }
 
 pub async fn active_admins(conn: &mut SqliteConnection) -> ApiResult<i64> {

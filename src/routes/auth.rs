@@ -127,7 +127,7 @@ async fn register(
             Box::pin(async move {
                 // Decided inside the transaction: two concurrent first registrations cannot both
                 // become admin.
-                let role = if db::users::count(conn).await? == 0 { Role::Admin } else { fallback };
+                let role = if db::users::none_exist(conn).await? { Role::Admin } else { fallback };
                 let new =
                     NewUser { username: &reg.username, email: &reg.email, password_hash: &hash, role: role.as_str() };
                 db::users::insert(conn, new, &ctx.now).await

@@ -10,8 +10,6 @@ use crate::auth::Caller;
 use crate::db;
 use crate::domain::board::{Board, BoardUpdate, ColumnEdit, NewBoard};
 use crate::domain::role::Role;
-use crate::domain::ticket::BoardTicket;
-use crate::domain::time::millis_since;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{BoardId, IdempotencyKey, IfMatchHeader, JsonBody};
 use crate::routes::schemas::{
@@ -203,11 +201,8 @@ async fn get_board_tickets(
 }
 
 async fn board_tickets(state: &AppState, board: Board) -> ApiResult<axum::Json<BoardTickets>> {
-    let now = Utc::now();
-    let tickets: Vec<BoardTicket> = db::tickets::for_board(&state.db, board.id)
-        .await?
-        .into_iter()
-        .map(|ticket| BoardTicket { time_in_column: millis_since(&ticket.column_entered_at, now), ticket })
-        .collect();
-    Ok(axum::Json(BoardTickets { board_id: board.id, board_name: board.name, total_tickets: tickets.len(), tickets }))
+    let (tickets, total_tickets) =
+        db::tickets::board_list_json(&state.db, board.id, Utc::now().timestamp_millis()).await?;
+    let tickets = serde_json::value::RawValue::from_string(tickets).map_err(ApiError::internal)?;
+    Ok(axum::Json(BoardTickets { board_id: board.id, board_name: board.name, tickets, total_tickets }))
 }

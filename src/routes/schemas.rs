@@ -60,8 +60,10 @@ pub struct ColumnsResult {
 pub struct BoardTickets {
     pub board_id: i64,
     pub board_name: String,
-    pub tickets: Vec<BoardTicket>,
-    pub total_tickets: usize,
+    /// The JSON array rendered by the database (`db::tickets::board_list_json`), copied verbatim.
+    #[schema(value_type = Vec<BoardTicket>)]
+    pub tickets: Box<serde_json::value::RawValue>,
+    pub total_tickets: i64,
 }
 
 #[derive(Serialize, ToSchema)]

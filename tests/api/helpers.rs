@@ -98,6 +98,11 @@ impl TestApp {
         self.server().pause_writer().await.expect("pause writer")
     }
 
+    /// The server's writer (statistics and recorded statements).
+    pub fn writer(&self) -> &agent_kanban::db::writer::WriterHandle {
+        self.server().writer()
+    }
+
     /// Number of transactions the writer has committed so far.
     pub fn committed_batches(&self) -> u64 {
         self.server().committed_batches()

@@ -8,6 +8,8 @@ mod comments;
 mod conventions;
 mod hardening;
 mod history;
+mod metrics;
+mod query_plans;
 mod sessions;
 mod storage;
 mod tickets;

@@ -10,8 +10,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -21,6 +20,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::domain::event::BoardEvent;
 use crate::domain::time::now_string;
 use crate::error::{ApiError, ApiResult};
+
+mod stats;
+
+use stats::Counters;
+pub use stats::WriterStats;
 
 /// Where committed events go (the realtime hub). `publish` is called by the writer task after
 /// each commit, in commit order, and must never wait.
@@ -43,40 +47,12 @@ struct Command {
     run: RunFn,
 }
 
-/// Counters shared between the writer task and its handles.
-#[derive(Default)]
-struct Stats {
-    committed_batches: AtomicU64,
-    /// Inside a storage-full episode: from the first write refused with `SQLITE_FULL` until the
-    /// next write that commits. Logged once at each edge, not per request.
-    storage_full: AtomicBool,
-}
-
-impl Stats {
-    /// Record a command's final outcome (after commit) for the storage-full episode log; returns
-    /// `Some(true)` when an episode starts and `Some(false)` when it ends (each logged once).
-    fn note_outcome(&self, storage_full: bool, ok: bool) -> Option<bool> {
-        if storage_full && !self.storage_full.swap(true, Ordering::Relaxed) {
-            tracing::error!(
-                "database storage is full (SQLITE_FULL): writes are refused with 507 STORAGE_FULL and roll back \
-                 completely until space is freed on the filesystem holding the database"
-            );
-            Some(true)
-        } else if ok && self.storage_full.swap(false, Ordering::Relaxed) {
-            tracing::info!("database storage available again: writes are committing");
-            Some(false)
-        } else {
-            None
-        }
-    }
-}
-
 /// Cheap, cloneable access to the writer.
 #[derive(Clone)]
 pub struct WriterHandle {
     tx: mpsc::Sender<Command>,
     queue_wait: Duration,
-    stats: Arc<Stats>,
+    stats: Arc<Counters>,
 }
 
 /// Settings of [`spawn`].
@@ -105,7 +81,7 @@ impl WriterTask {
 pub fn spawn(conn: SqliteConnection, opts: WriterOptions, sink: Arc<dyn EventSink>) -> (WriterHandle, WriterTask) {
     let (tx, rx) = mpsc::channel(opts.queue_capacity);
     let (stop, stop_rx) = watch::channel(false);
-    let stats = Arc::new(Stats::default());
+    let stats = Arc::new(Counters::default());
     let handle = WriterHandle { tx, queue_wait: opts.queue_wait, stats: stats.clone() };
     let worker = Worker { conn, rx, max_batch: opts.max_batch.max(1), stats, sink };
     let join = tokio::spawn(worker.run(stop_rx));
@@ -159,7 +135,23 @@ impl WriterHandle {
 
     /// Number of transactions committed since start.
     pub fn committed_batches(&self) -> u64 {
-        self.stats.committed_batches.load(Ordering::Relaxed)
+        self.stats.committed_batches()
+    }
+
+    /// Batches, commands, time per command and statements per command since start.
+    pub fn stats(&self) -> WriterStats {
+        self.stats.snapshot()
+    }
+
+    /// Start or stop keeping the text of every distinct statement the writer runs (for the
+    /// query-plan test).
+    pub fn record_sql(&self, on: bool) {
+        self.stats.record_sql(on);
+    }
+
+    /// The distinct statements kept since recording started.
+    pub fn recorded_sql(&self) -> Vec<String> {
+        self.stats.recorded_sql()
     }
 
     /// Hold the writer inside a batch until the returned latch is released, so that commands sent
@@ -226,12 +218,13 @@ struct Worker {
     conn: SqliteConnection,
     rx: mpsc::Receiver<Command>,
     max_batch: usize,
-    stats: Arc<Stats>,
+    stats: Arc<Counters>,
     sink: Arc<dyn EventSink>,
 }
 
 impl Worker {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let traced = stats::install(&mut self.conn, &self.stats).await;
         loop {
             let first = tokio::select! {
                 cmd = self.rx.recv() => cmd,
@@ -248,6 +241,9 @@ impl Worker {
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut self.conn).await {
             tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
         }
+        if traced {
+            stats::remove(&mut self.conn, &self.stats).await;
+        }
     }
 
     async fn run_batch(&mut self, first: Command) {
@@ -260,10 +256,11 @@ impl Worker {
         }
         let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
         let mut events: Vec<BoardEvent> = Vec::new();
+        let size = batch.len();
         let outcome = self.execute(batch, &mut finishes, &mut events).await;
         match outcome {
             Ok(()) => {
-                self.stats.committed_batches.fetch_add(1, Ordering::Relaxed);
+                self.stats.batch_committed(size);
                 for finish in finishes {
                     finish(None);
                 }
@@ -272,7 +269,7 @@ impl Worker {
                 }
             }
             Err(e) => {
-                // Storage full is logged once per episode (by `Stats::note_outcome`), not per batch.
+                // Storage full is logged once per episode (by `Counters::note_outcome`), not per batch.
                 let full = crate::error::is_storage_full(&e);
                 if !full {
                     tracing::error!(error = %e, "write batch failed; every command in it was rolled back");
@@ -314,6 +311,7 @@ impl Worker {
     /// Run one command inside the open savepoint; returns whether it succeeded (its events are
     /// kept only then).
     async fn run_command(&mut self, cmd: Command, finishes: &mut Vec<Finish>, events: &mut Vec<BoardEvent>) -> bool {
+        let started = Instant::now();
         let mut ctx = WriteCtx { now: now_string(), events: Vec::new() };
         // A panicking command fails alone (its caller sees the dropped reply as a 500) instead
         // of taking the writer, and every later write, down with it.
@@ -331,6 +329,7 @@ impl Worker {
         if ok {
             events.append(&mut ctx.events);
         }
+        self.stats.command_done(started.elapsed());
         ok
     }
 }
@@ -355,7 +354,13 @@ mod tests {
 
     async fn writer() -> (WriterHandle, WriterTask) {
         let mut conn = SqliteConnection::connect("sqlite::memory:").await.expect("in-memory database");
-        sqlx::query("CREATE TABLE t (v INTEGER NOT NULL)").execute(&mut conn).await.expect("table");
+        sqlx::query(
+            "CREATE TABLE t (v INTEGER NOT NULL); CREATE TABLE n (c INTEGER NOT NULL); INSERT INTO n VALUES (0);
+             CREATE TRIGGER t_counted AFTER INSERT ON t BEGIN UPDATE n SET c = c + 1; END",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("tables");
         let opts = WriterOptions { queue_capacity: 16, max_batch: 8, queue_wait: Duration::from_millis(100) };
         spawn(conn, opts, Arc::new(NoEvents))
     }
@@ -372,13 +377,27 @@ mod tests {
 
     #[test]
     fn storage_full_is_logged_once_per_episode() {
-        let stats = Stats::default();
+        let stats = Counters::default();
         let outcomes: Vec<Option<bool>> =
             [(true, false), (true, false), (false, false), (false, true), (false, true), (true, false)]
                 .into_iter()
                 .map(|(full, ok)| stats.note_outcome(full, ok))
                 .collect();
         assert_eq!(outcomes, [Some(true), None, None, Some(false), None, Some(true)]);
+    }
+
+    #[tokio::test]
+    async fn stats_count_batches_commands_statements_and_trigger_runs() {
+        let (w, task) = writer().await;
+        assert_eq!(insert(&w, 1).await.expect("write"), 1);
+        let stats = w.stats();
+        assert_eq!((stats.batches, stats.commands, stats.max_batch_size), (1, 1, 1));
+        // BEGIN IMMEDIATE and SAVEPOINT (one round trip), the INSERT and the count, COMMIT.
+        assert_eq!(stats.statements, 5);
+        assert_eq!(stats.trigger_runs, 1, "the insert ran the trigger once");
+        assert!(stats.command_seconds > 0.0);
+        drop(w);
+        task.shutdown().await;
     }
 
     #[tokio::test]

@@ -1,0 +1,65 @@
+//! `memory`: the server's resident memory idle, after a mixed load, and with many idle WebSockets.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::api::Api;
+use crate::args::Opts;
+use crate::load::{self, Until};
+use crate::reads::get_op;
+use crate::report::{self, round};
+use crate::writes::create_op;
+use crate::ws_fanout::connect_idle;
+use crate::{seed, server};
+
+/// Tickets on the board the load lists.
+const LISTED_BOARD_TICKETS: usize = 5_000;
+/// GETs of each read in the load.
+const READS: u64 = 50;
+
+/// Measure RSS idle, after creates (`--concurrency` 64, `--duration` 10 s) plus list-board and
+/// dashboard reads, and with `--subscribers` (1000) idle sockets on board 1.
+pub async fn run(opts: &Opts) -> Result<(), String> {
+    let server = server::start(&opts.common).await?;
+    let c = opts.concurrency_or(&[64])[0];
+    let api = Api::new(&server.base, c.max(64))?;
+    api.get("/api/status").await?;
+    let rss_idle = server.rss_mb();
+
+    let duration = Duration::from_secs_f64(opts.duration.unwrap_or(10.0));
+    eprintln!("memory: creates at C={c} for {:.0} s, then reads", duration.as_secs_f64());
+    let creates = load::run(c, Until::Elapsed(duration), create_op(&api, 1)).await;
+    let board = seed::boards(&api, 1, "memory").await?[0];
+    seed::tickets(&api, &[board], LISTED_BOARD_TICKETS).await?;
+    let lists = load::run(1, Until::Ops(READS), get_op(&api, format!("/api/boards/{board}/tickets"))).await;
+    let dashboards = load::run(1, Until::Ops(READS), get_op(&api, "/api/boards/".to_owned())).await;
+    let errors = creates.errors + lists.errors + dashboards.errors;
+    if let Some((_, e)) = [&creates, &lists, &dashboards].iter().find_map(|r| r.first_error.as_ref()) {
+        eprintln!("  memory: {errors} errors during the load; first: {e}");
+    }
+    let rss_after_load = server.rss_mb();
+
+    let n = opts.subscribers.unwrap_or(1000);
+    eprintln!("memory: opening {n} idle sockets");
+    let sockets = connect_idle(&server.ws_base(), n).await?;
+    // Give the sessions a moment to settle before sampling.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_with_ws = server.rss_mb();
+    drop(sockets);
+
+    let line = json!({
+        "scenario": "memory",
+        "rss_idle_mb": round(rss_idle.unwrap_or(f64::NAN), 1),
+        "rss_after_load_mb": round(rss_after_load.unwrap_or(f64::NAN), 1),
+        "rss_with_ws_mb": round(rss_with_ws.unwrap_or(f64::NAN), 1),
+        "ws_connections": n,
+        "load_concurrency": c,
+        "load_creates": creates.ops(),
+        "load_errors": errors,
+    });
+    if let serde_json::Value::Object(map) = line {
+        report::emit(map);
+    }
+    Ok(())
+}
