@@ -6,18 +6,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Router, ServiceExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::Layer;
 use tower_http::LatencyUnit;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::AuthContext;
@@ -30,6 +31,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::jobs;
 use crate::ratelimit::TrustedProxies;
 use crate::routes;
+use crate::serve::{self, ConnectionLimits, OpenConnections};
 use crate::state::AppState;
 use crate::ws::Hub;
 use crate::ws::hub::HubSettings;
@@ -39,11 +41,16 @@ pub fn build_router(state: AppState) -> Router {
     let (api, doc) = routes::api_router(&state);
     let doc = Arc::new(doc);
     let body_limit = state.config.server.body_limit_bytes;
+    let body_deadline = Duration::from_secs(state.config.server.request_body_timeout_seconds);
     api.route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .fallback(|| async { ApiError::RouteNotFound })
         .with_state(state)
         .layer(middleware::map_response(standard_405))
         .layer(DefaultBodyLimit::max(body_limit))
+        // A hard deadline on the whole body from the request's arrival, not tower-http's idle
+        // `RequestBodyTimeoutLayer`, which a client dribbling one byte at a time never trips. The
+        // body extractors turn its error into 408 with the standard body.
+        .layer(RequestBodyDeadlineLayer::new(body_deadline))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -140,6 +147,14 @@ async fn trim_trailing_slash(mut req: Request<Body>, next: Next) -> Response {
     next.run(req).await
 }
 
+fn connection_limits(config: &Config) -> ConnectionLimits {
+    ConnectionLimits {
+        max_connections: config.server.max_connections,
+        header_read_timeout: Duration::from_secs(config.server.header_read_timeout_seconds),
+        keep_alive_idle: Duration::from_secs(config.server.keep_alive_idle_seconds),
+    }
+}
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -193,6 +208,7 @@ pub struct Server {
     purge: tokio::task::JoinHandle<()>,
     events: EventsConfig,
     grace: Duration,
+    open: OpenConnections,
     _lock: File,
 }
 
@@ -233,17 +249,15 @@ impl Server {
         let proxies = TrustedProxies::new(config.server.trusted_networks().unwrap_or_default());
         let state =
             AppState { db: read, writer: writer.clone(), config: Arc::new(config), auth, hub: hub.clone(), proxies };
+        let limits = connection_limits(&state.config);
         let app = cors_layer(&state.config).layer(middleware::from_fn(trim_trailing_slash).layer(build_router(state)));
         let (shutdown, stop_rx) = oneshot::channel::<()>();
-        let serving = tokio::spawn(async move {
-            axum::serve(listener, ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app))
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await
-        });
+        let open = OpenConnections::default();
+        let serving = tokio::spawn(serve::serve(listener, app, limits, open.clone(), async move {
+            let _ = stop_rx.await;
+        }));
         tracing::info!(addr = %local, "listening on {local}");
-        Ok(Server { addr: local, shutdown, serving, writer, writer_task, hub, purge, events, grace, _lock: lock })
+        Ok(Server { addr: local, shutdown, serving, writer, writer_task, hub, purge, events, grace, open, _lock: lock })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -257,6 +271,21 @@ impl Server {
 
     pub fn committed_batches(&self) -> u64 {
         self.writer.committed_batches()
+    }
+
+    /// Open HTTP connections (upgraded WebSockets not included).
+    pub fn open_connections(&self) -> usize {
+        self.open.get()
+    }
+
+    /// Test hook: let the database grow by at most `extra_pages` pages from now on (`None` lifts
+    /// the cap), through the real writer connection, so `SQLITE_FULL` can be provoked without
+    /// filling a disk. Returns the page cap in force.
+    #[doc(hidden)]
+    pub async fn limit_database_growth(&self, extra_pages: Option<u32>) -> ApiResult<i64> {
+        self.writer
+            .run(move |conn, _ctx| Box::pin(async move { Ok(db::limit_page_count(conn, extra_pages).await?) }))
+            .await
     }
 
     /// The writer, for tests and benchmarks that read its statistics or recorded statements.

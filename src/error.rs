@@ -38,6 +38,15 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// The request body did not arrive within `server.request_body_timeout_seconds`.
+    #[error("Request body not received in time")]
+    RequestTimeout,
+    /// SQLite reported `SQLITE_FULL`: the database cannot grow. The write was rolled back.
+    #[error(
+        "Storage full: the database cannot grow because the disk or filesystem holding it is full; nothing was \
+         written. Free disk space, then retry."
+    )]
+    StorageFull,
     #[error("Not Found")]
     RouteNotFound,
     #[error("Method Not Allowed")]
@@ -81,6 +90,8 @@ impl ApiError {
             Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited(_) | Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -99,6 +110,8 @@ impl ApiError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
+            Self::StorageFull => "STORAGE_FULL",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::RateLimited(_) => "RATE_LIMITED",
@@ -117,9 +130,19 @@ impl ApiError {
     }
 }
 
+/// SQLite's primary result code for "database or disk is full".
+const SQLITE_FULL: i64 = 13;
+
+/// Whether `e` is SQLite's `SQLITE_FULL` (the disk, the filesystem or `max_page_count` is exhausted).
+pub fn is_storage_full(e: &sqlx::Error) -> bool {
+    let code = e.as_database_error().and_then(|d| d.code()).and_then(|c| c.parse::<i64>().ok());
+    // The code is the extended result code; its low byte is the primary code.
+    code.is_some_and(|c| c & 0xff == SQLITE_FULL)
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(format!("database: {e}"))
+        if is_storage_full(&e) { Self::StorageFull } else { Self::Internal(format!("database: {e}")) }
     }
 }
 

@@ -18,30 +18,133 @@ pub struct JsonBody {
     pub raw: Bytes,
 }
 
-/// A body that may be empty (claim, release): `None` when empty, whatever the content type.
+/// A body that may be empty (claim, release): `None` when empty, whatever the content type, or
+/// when it is the JSON `null` (the OpenAPI document describes such a body as nullable).
 pub struct OptionalJsonBody {
     pub value: Option<Value>,
     pub raw: Bytes,
 }
 
+/// `application/json`, optionally with `charset=utf-8` (case-insensitive, the value may be quoted),
+/// and nothing else: other media types (`application/vnd.api+json`), other charsets and other
+/// parameters are refused with 415.
 fn is_json(parts_ct: Option<&str>) -> bool {
     let Some(ct) = parts_ct else { return false };
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+    let mut parts = ct.split(';');
+    let mime = parts.next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    parts.all(|param| {
+        let param = param.trim();
+        if param.is_empty() {
+            return true;
+        }
+        let Some((name, value)) = param.split_once('=') else { return false };
+        let value = value.trim();
+        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        name.trim().eq_ignore_ascii_case("charset") && value.eq_ignore_ascii_case("utf-8")
+    })
 }
 
 async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> ApiResult<Bytes> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
+        } else if caused_by_timeout(&rejection) {
+            ApiError::RequestTimeout
         } else {
             ApiError::BadRequest("Could not read the request body".into())
         }
     })
 }
 
+/// Whether the body read failed because the request-body deadline (tower-http's
+/// `RequestBodyDeadlineLayer`, see `app.rs`) expired.
+fn caused_by_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 fn parse_json(raw: &[u8]) -> ApiResult<Value> {
-    serde_json::from_slice(raw).map_err(|e| ApiError::field("body", "json_invalid", format!("Invalid JSON: {e}")))
+    let invalid = |e: serde_json::Error| ApiError::field("body", "json_invalid", format!("Invalid JSON: {e}"));
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let StrictValue(value) = serde::Deserialize::deserialize(&mut de).map_err(invalid)?;
+    de.end().map_err(invalid)?;
+    Ok(value)
+}
+
+/// A JSON value whose objects must not repeat a key (serde_json would silently keep the last).
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate key '{key}'")));
+            }
+            let StrictValue(v) = map.next_value()?;
+            object.insert(key, v);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
@@ -72,7 +175,7 @@ impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
             return Err(ApiError::UnsupportedMediaType);
         }
         let value = parse_json(&raw)?;
-        Ok(OptionalJsonBody { value: Some(value), raw })
+        Ok(OptionalJsonBody { value: Some(value).filter(|v| !v.is_null()), raw })
     }
 }
 
@@ -240,8 +343,24 @@ mod tests {
     fn json_content_types_are_recognised() {
         assert!(is_json(Some("application/json")));
         assert!(is_json(Some("application/json; charset=utf-8")));
+        assert!(is_json(Some("Application/JSON;charset=\"UTF-8\"")));
+        assert!(!is_json(Some("application/json; charset=latin1")));
+        assert!(!is_json(Some("application/vnd.api+json")));
+        assert!(!is_json(Some("application/json; profile=x")));
         assert!(!is_json(Some("text/plain")));
         assert!(!is_json(None));
+    }
+
+    #[test]
+    fn repeated_keys_are_invalid_json_at_any_depth() {
+        assert!(parse_json(br#"{"a":1,"b":[{"c":2}]}"#).is_ok());
+        for bad in [&br#"{"a":1,"a":2}"#[..], br#"{"x":{"a":1,"a":1}}"#, br#"[{"k":1,"k":1}]"#] {
+            let err = parse_json(bad).expect_err("duplicate key");
+            assert!(
+                matches!(&err, ApiError::Validation(e) if e[0].kind == "json_invalid" && e[0].message.contains("duplicate key"))
+            );
+        }
+        assert!(parse_json(b"{} x").is_err(), "trailing characters");
     }
 
     #[test]

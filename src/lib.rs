@@ -4,6 +4,7 @@
 //! Crate map:
 //! - [`config`]: typed configuration (defaults, `local.toml`, `KANBAN__*` overrides).
 //! - [`app`]: the router and its layers; server start and graceful stop.
+//! - [`serve`]: the accept loop: connection cap, header-read and keep-alive idle timeouts.
 //! - [`routes`]: one module per resource; thin handlers.
 //! - [`domain`]: plain types, roles and input rules (no axum, no sqlx).
 //! - [`db`]: every SQL statement; the read pool and the writer task.
@@ -22,6 +23,7 @@ pub mod extract;
 pub mod jobs;
 pub mod ratelimit;
 pub mod routes;
+pub mod serve;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;

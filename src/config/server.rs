@@ -15,6 +15,10 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     pub shutdown_grace_seconds: u64,
     pub trusted_proxies: Vec<String>,
+    pub max_connections: usize,
+    pub header_read_timeout_seconds: u64,
+    pub request_body_timeout_seconds: u64,
+    pub keep_alive_idle_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -120,3 +120,14 @@ pub fn ensure_parent_dir(path: &Path) -> std::io::Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Cap the database at its current size plus `extra_pages` pages (`PRAGMA max_page_count`, which
+/// lasts as long as the connection), or lift the cap with `None`; returns the cap in force. Lets
+/// tests reproduce `SQLITE_FULL` without filling a disk.
+pub async fn limit_page_count(conn: &mut SqliteConnection, extra_pages: Option<u32>) -> Result<i64, sqlx::Error> {
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut *conn).await?;
+    let cap = extra_pages.map_or(i64::from(u32::MAX - 1), |extra| pages + i64::from(extra));
+    // The pragma takes no bound parameter; `cap` is an integer we computed.
+    let sql = sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {cap}"));
+    sqlx::query_scalar(sql).fetch_one(&mut *conn).await
+}

@@ -59,13 +59,16 @@ struct RegisterRequest {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct LoginRequest {
+    #[schema(min_length = 1, pattern = r"\S")]
     username: String,
+    #[schema(min_length = 1)]
     password: String,
 }
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct RefreshRequest {
+    #[schema(min_length = 1, pattern = r"\S")]
     refresh_token: String,
 }
 

@@ -29,7 +29,7 @@ fn validation(e: crate::domain::validation::FieldError) -> ApiError {
 
 /// A ticket's history, newest first.
 #[utoipa::path(get, path = "/api/history/tickets/{ticket_id}/history", tag = "history", security(("bearerAuth" = ["viewer"])),
-    params(("ticket_id" = i64, Path), ("limit" = Option<i64>, Query), ("field_name" = Option<String>, Query)),
+    params(("ticket_id" = i64, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100), ("field_name" = Option<String>, Query)),
     responses((status = 200, body = Vec<HistoryEntry>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn ticket_history(
     State(state): State<AppState>,
@@ -92,7 +92,8 @@ async fn ticket_transitions(
 
 /// Recent history of a board's tickets, newest first.
 #[utoipa::path(get, path = "/api/history/boards/{board_id}/activity", tag = "history", security(("bearerAuth" = ["viewer"])),
-    params(("board_id" = i64, Path), ("hours" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    params(("board_id" = i64, Path), ("hours" = Option<i64>, Query, minimum = 1, maximum = 168),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 500)),
     responses((status = 200, body = BoardActivity), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn board_activity(
     State(state): State<AppState>,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod boards;
 pub mod comments;
 pub mod history;
+pub mod openapi;
 pub mod root;
 pub mod schemas;
 pub mod sessions;
@@ -79,8 +80,9 @@ fn limited(router: OpenApiRouter<AppState>, limit: &Option<Limit>) -> OpenApiRou
     }))
 }
 
-/// Every API route with its rate-limit class, and the OpenAPI document built from them.
-pub fn api_router(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+/// Every API route with its rate-limit class, and the OpenAPI document built from them
+/// (completed by [`openapi::complete`]).
+pub fn api_router(state: &AppState) -> (axum::Router<AppState>, serde_json::Value) {
     let rl = &state.config.rate_limit;
     let key = ClientKey::new(state.auth.keys.clone(), state.proxies.clone());
     let class = |name, quota| rl.enabled.then(|| Limit::new(Class { name, quota }, &key));
@@ -99,5 +101,7 @@ pub fn api_router(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi:
         .merge(ws::router())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let mut doc = serde_json::to_value(&doc).unwrap_or_default();
+    openapi::complete(&mut doc, crate::domain::role::Role::for_anonymous(state.config.auth.anonymous_role));
     (router, doc)
 }

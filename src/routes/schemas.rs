@@ -12,16 +12,24 @@ use crate::domain::ticket::{BoardTicket, Ticket};
 #[derive(ToSchema)]
 pub struct CreateBoardRequest {
     /// 1..100 characters, trimmed.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
+    #[schema(max_length = 20000)]
     description: Option<String>,
     /// 1..50 unique names; the five default columns when absent or null.
+    #[schema(min_items = 1, max_items = 50, value_type = Option<Vec<ColumnName>>)]
     columns: Option<Vec<String>>,
 }
 
 #[derive(ToSchema)]
 pub struct UpdateBoardRequest {
+    /// May be absent, never null.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S", nullable = false)]
     name: Option<String>,
+    #[schema(max_length = 20000)]
     description: Option<String>,
+    /// May be absent, never null.
+    #[schema(min_items = 1, max_items = 50, value_type = Option<Vec<ColumnName>>, nullable = false)]
     columns: Option<Vec<String>>,
     /// Old column name → new column name (requires `columns`).
     renames: Option<std::collections::HashMap<String, String>>,
@@ -31,10 +39,16 @@ pub struct UpdateBoardRequest {
 
 #[derive(ToSchema)]
 pub struct ColumnsRequest {
+    #[schema(min_items = 1, max_items = 50, value_type = Vec<ColumnName>)]
     columns: Vec<String>,
     renames: Option<std::collections::HashMap<String, String>>,
     move_tickets_to: Option<String>,
 }
+
+/// A column name: 1..50 characters, trimmed, unique case-insensitively within the board.
+#[derive(ToSchema)]
+#[schema(value_type = String, min_length = 1, max_length = 50, pattern = r"\S")]
+pub struct ColumnName(String);
 
 #[derive(Serialize, ToSchema)]
 pub struct ColumnsResult {
@@ -72,38 +86,58 @@ pub struct Message {
 
 #[derive(ToSchema)]
 pub struct CreateTicketRequest {
+    #[schema(minimum = 1, maximum = 9007199254740991_i64)]
     board_id: i64,
     /// 1..200 characters, trimmed.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     title: String,
+    #[schema(max_length = 20000)]
     description: Option<String>,
+    #[schema(max_length = 20000)]
     acceptance_criteria: Option<String>,
     /// Default `"1.0"`.
+    #[schema(min_length = 1, max_length = 32, pattern = r"\S")]
     priority: Option<String>,
+    #[schema(max_length = 100)]
     assignee: Option<String>,
     /// Default: the board's first column. Matched case-insensitively or by snake id.
     current_column: Option<String>,
+    #[schema(max_length = 100)]
     created_by: Option<String>,
 }
 
 #[derive(ToSchema)]
 pub struct UpdateTicketRequest {
+    /// May be absent, never null.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S", nullable = false)]
     title: Option<String>,
+    #[schema(max_length = 20000)]
     description: Option<String>,
+    #[schema(max_length = 20000)]
     acceptance_criteria: Option<String>,
+    /// May be absent, never null.
+    #[schema(min_length = 1, max_length = 32, pattern = r"\S", nullable = false)]
     priority: Option<String>,
+    #[schema(max_length = 100)]
     assignee: Option<String>,
+    #[schema(max_length = 100)]
     changed_by: Option<String>,
 }
 
 #[derive(ToSchema)]
 pub struct MoveTicketRequest {
+    /// A column of the ticket's board (case-insensitive, or its snake id).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     column: String,
+    #[schema(max_length = 100)]
     moved_by: Option<String>,
 }
 
 #[derive(ToSchema)]
 pub struct ClaimRequest {
+    #[schema(max_length = 100)]
     agent_id: Option<String>,
+    #[schema(max_length = 100)]
     assignee: Option<String>,
 }
 
@@ -120,20 +154,25 @@ pub struct TicketPage {
 
 #[derive(ToSchema)]
 pub struct CreateCommentRequest {
+    #[schema(minimum = 1, maximum = 9007199254740991_i64)]
     ticket_id: i64,
     /// 1..10 000 characters, not blank.
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     text: String,
+    #[schema(max_length = 100)]
     author: Option<String>,
 }
 
 #[derive(ToSchema)]
 pub struct UpdateCommentRequest {
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     text: String,
 }
 
 #[derive(ToSchema)]
 pub struct SessionRequest {
     /// 1..100 characters, trimmed.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     username: String,
 }
 

@@ -71,11 +71,18 @@ fn parse_list_query(q: &QueryParams) -> Result<ListQuery, FieldError> {
 
 /// List tickets with filters, sorting and pagination (page size up to 1000).
 #[utoipa::path(get, path = "/api/tickets", tag = "tickets", security(("bearerAuth" = ["viewer"])),
-    params(("board_id" = Option<i64>, Query), ("column" = Option<String>, Query), ("assignee" = Option<String>, Query),
-        ("priority" = Option<String>, Query), ("q" = Option<String>, Query), ("created_after" = Option<String>, Query),
-        ("created_before" = Option<String>, Query), ("updated_after" = Option<String>, Query),
-        ("updated_before" = Option<String>, Query), ("sort" = Option<String>, Query), ("page" = Option<i64>, Query),
-        ("page_size" = Option<i64>, Query)),
+    params(("board_id" = Option<i64>, Query, minimum = 1, maximum = 9007199254740991_i64),
+        ("column" = Option<String>, Query, min_length = 1, max_length = 100),
+        ("assignee" = Option<String>, Query, min_length = 1, max_length = 100),
+        ("priority" = Option<String>, Query, min_length = 1, max_length = 32),
+        ("q" = Option<String>, Query, min_length = 1, max_length = 200),
+        ("created_after" = Option<String>, Query, format = DateTime),
+        ("created_before" = Option<String>, Query, format = DateTime),
+        ("updated_after" = Option<String>, Query, format = DateTime),
+        ("updated_before" = Option<String>, Query, format = DateTime),
+        ("sort" = Option<String>, Query, pattern = "^-?(id|created_at|updated_at|column_entered_at|priority|title)$"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 2147483647),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 1000)),
     responses((status = 200, body = TicketPage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_tickets(
     State(state): State<AppState>,
@@ -220,7 +227,7 @@ fn named_agent(query: &QueryParams, body: &OptionalJsonBody) -> ApiResult<Option
 
 /// Claim a ticket for an agent (agent; pm may claim for others). Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/tickets/{ticket_id}/claim", tag = "tickets", security(("bearerAuth" = ["agent"])),
-    params(("ticket_id" = i64, Path), ("agent_id" = Option<String>, Query)), request_body = Option<ClaimRequest>,
+    params(("ticket_id" = i64, Path), ("agent_id" = Option<String>, Query, max_length = 100)), request_body = Option<ClaimRequest>,
     responses((status = 200, body = Ticket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn claim_ticket(
@@ -254,7 +261,7 @@ async fn claim_ticket(
 
 /// Release a claim (the claimant, or pm). Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/tickets/{ticket_id}/release", tag = "tickets", security(("bearerAuth" = ["agent"])),
-    params(("ticket_id" = i64, Path), ("agent_id" = Option<String>, Query)), request_body = Option<ClaimRequest>,
+    params(("ticket_id" = i64, Path), ("agent_id" = Option<String>, Query, max_length = 100)), request_body = Option<ClaimRequest>,
     responses((status = 200, body = Ticket), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn release_ticket(
     State(state): State<AppState>,

@@ -81,8 +81,9 @@ fn parse_handshake(q: &QueryParams) -> ApiResult<Handshake> {
 
 /// Open a WebSocket: `board_id`, `since`, `token` (or `Authorization`), `username`, `client_id`.
 #[utoipa::path(get, path = "/ws/connect", tag = "realtime", security(("bearerAuth" = ["viewer"])),
-    params(("board_id" = Option<i64>, Query), ("since" = Option<i64>, Query), ("token" = Option<String>, Query),
-        ("username" = Option<String>, Query), ("client_id" = Option<String>, Query)),
+    params(("board_id" = Option<i64>, Query, minimum = 1, maximum = 9007199254740991_i64), ("since" = Option<i64>, Query, minimum = 0),
+        ("token" = Option<String>, Query), ("username" = Option<String>, Query, min_length = 1, max_length = 100),
+        ("client_id" = Option<String>, Query, min_length = 1, max_length = 100)),
     responses((status = 101, description = "Switching protocols"), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
@@ -181,7 +182,7 @@ async fn ws_stats(State(state): State<AppState>, OptionalUser(user): OptionalUse
 
 /// Close (4000) connections idle longer than `timeout_seconds` (admin).
 #[utoipa::path(post, path = "/ws/cleanup", tag = "realtime", security(("bearerAuth" = ["admin"])),
-    params(("timeout_seconds" = Option<i64>, Query)),
+    params(("timeout_seconds" = Option<i64>, Query, minimum = 1, maximum = 86400)),
     responses((status = 200, description = "Closed connections"), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn cleanup(

@@ -1,7 +1,8 @@
 //! Test harness: every test gets its own server on 127.0.0.1:0 with a fresh SQLite file in a temp dir.
 //!
 //! Tests talk to it over HTTP only; the only in-process access is the writer pause latch, used to force
-//! several commands into one group-commit batch.
+//! several commands into one group-commit batch, the open-connection count and the database page cap
+//! (to provoke `SQLITE_FULL`).
 
 use std::sync::Arc;
 
@@ -115,6 +116,16 @@ impl TestApp {
     /// Run the event-log retention purge now, with this app's `events` settings.
     pub async fn purge_events(&self) -> u64 {
         self.server().purge_events().await.expect("purge runs")
+    }
+
+    /// Open HTTP connections the server holds right now.
+    pub fn open_connections(&self) -> usize {
+        self.server().open_connections()
+    }
+
+    /// Let the database grow by at most `extra_pages` pages (`None` lifts the cap).
+    pub async fn limit_database_growth(&self, extra_pages: Option<u32>) {
+        self.server().limit_database_growth(extra_pages).await.expect("page cap applied");
     }
 
     fn server(&self) -> &Server {

@@ -6,6 +6,7 @@ mod board_lists;
 mod boards;
 mod comments;
 mod conventions;
+mod hardening;
 mod history;
 mod metrics;
 mod query_plans;

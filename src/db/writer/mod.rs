@@ -96,6 +96,7 @@ impl WriterHandle {
         F: for<'c> FnOnce(&'c mut SqliteConnection, &'c mut WriteCtx) -> BoxFuture<'c, ApiResult<T>> + Send + 'static,
     {
         let (reply_tx, reply_rx) = oneshot::channel::<ApiResult<T>>();
+        let stats = self.stats.clone();
         let run: RunFn = Box::new(move |conn, ctx| {
             Box::pin(async move {
                 let result = f(conn, ctx).await;
@@ -105,6 +106,7 @@ impl WriterHandle {
                         (Ok(_), Some(e)) => Err(e),
                         (result, _) => result,
                     };
+                    let _ = stats.note_outcome(matches!(reply, Err(ApiError::StorageFull)), reply.is_ok());
                     let _ = reply_tx.send(reply);
                 });
                 (ok, finish)
@@ -267,10 +269,14 @@ impl Worker {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "write batch failed; every command in it was rolled back");
+                // Storage full is logged once per episode (by `Counters::note_outcome`), not per batch.
+                let full = crate::error::is_storage_full(&e);
+                if !full {
+                    tracing::error!(error = %e, "write batch failed; every command in it was rolled back");
+                }
                 let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
                 for finish in finishes {
-                    finish(Some(ApiError::internal(&e)));
+                    finish(Some(if full { ApiError::StorageFull } else { ApiError::internal(&e) }));
                 }
             }
         }
@@ -367,6 +373,17 @@ mod tests {
             })
         })
         .await
+    }
+
+    #[test]
+    fn storage_full_is_logged_once_per_episode() {
+        let stats = Counters::default();
+        let outcomes: Vec<Option<bool>> =
+            [(true, false), (true, false), (false, false), (false, true), (false, true), (true, false)]
+                .into_iter()
+                .map(|(full, ok)| stats.note_outcome(full, ok))
+                .collect();
+        assert_eq!(outcomes, [Some(true), None, None, Some(false), None, Some(true)]);
     }
 
     #[tokio::test]

@@ -26,6 +26,9 @@ pub(super) struct Counters {
     /// replays them through `EXPLAIN QUERY PLAN`); off in normal operation.
     recording: AtomicBool,
     recorded: Mutex<BTreeSet<String>>,
+    /// Inside a storage-full episode: from the first write refused with `SQLITE_FULL` until the
+    /// next write that commits. Logged once at each edge, not per request.
+    storage_full: AtomicBool,
 }
 
 /// What the writer has done since start (totals; a reader takes differences between two
@@ -47,6 +50,23 @@ pub struct WriterStats {
 }
 
 impl Counters {
+    /// Record a command's final outcome (after commit) for the storage-full episode log; returns
+    /// `Some(true)` when an episode starts and `Some(false)` when it ends (each logged once).
+    pub(super) fn note_outcome(&self, storage_full: bool, ok: bool) -> Option<bool> {
+        if storage_full && !self.storage_full.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "database storage is full (SQLITE_FULL): writes are refused with 507 STORAGE_FULL and roll back \
+                 completely until space is freed on the filesystem holding the database"
+            );
+            Some(true)
+        } else if ok && self.storage_full.swap(false, Ordering::Relaxed) {
+            tracing::info!("database storage available again: writes are committing");
+            Some(false)
+        } else {
+            None
+        }
+    }
+
     pub(super) fn command_done(&self, took: Duration) {
         self.commands.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
