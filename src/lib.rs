@@ -11,7 +11,9 @@
 //! - [`auth`]: the caller extractor, tokens and password hashing.
 //! - [`error`]: the one error type and JSON error body.
 //! - [`ws`]: the realtime hub and WebSocket sessions.
+//! - [`alloc`]: the C allocator's process-wide settings.
 
+pub mod alloc;
 pub mod app;
 pub mod auth;
 pub mod cli;

@@ -14,6 +14,7 @@ pub struct DatabaseConfig {
     pub synchronous: Synchronous,
     pub busy_timeout_ms: u64,
     pub read_pool_size: u32,
+    pub read_cache_kib: u32,
     pub writer_queue_capacity: usize,
     pub writer_max_batch: usize,
     pub writer_queue_wait_ms: u64,

@@ -85,6 +85,7 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("server.keep_alive_idle_seconds", 1, 3600),
     ("database.busy_timeout_ms", 0, 60_000),
     ("database.read_pool_size", 1, 64),
+    ("database.read_cache_kib", 64, 65_536),
     ("database.writer_queue_capacity", 16, 65_536),
     ("database.writer_max_batch", 1, 1024),
     ("database.writer_queue_wait_ms", 1, 60_000),

@@ -65,7 +65,10 @@ pub async fn open_writer(cfg: &DatabaseConfig) -> Result<SqliteConnection, OpenE
 
 /// Open the read-only pool (`query_only = ON`); the database must already exist.
 pub async fn open_read_pool(cfg: &DatabaseConfig) -> Result<SqlitePool, OpenError> {
-    let opts = base_options(cfg)?.pragma("query_only", "ON");
+    // A negative cache_size is in KiB. Eight connections at SQLite's default 2 MiB each held most
+    // of the memory a loaded server gained; reads miss into the OS file cache instead.
+    let cache = format!("-{}", cfg.read_cache_kib);
+    let opts = base_options(cfg)?.pragma("query_only", "ON").pragma("cache_size", cache);
     SqlitePoolOptions::new()
         .max_connections(cfg.read_pool_size)
         .min_connections(1)
