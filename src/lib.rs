@@ -10,6 +10,7 @@
 //! - [`auth`]: the caller extractor, tokens and password hashing.
 //! - [`error`]: the one error type and JSON error body.
 //! - [`ws`]: the realtime hub and WebSocket sessions.
+//! - [`stats`]: statistics, flow metrics and history analytics as pure functions.
 
 pub mod app;
 pub mod auth;
@@ -24,6 +25,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod shutdown;
 pub mod state;
+pub mod stats;
 pub mod telemetry;
 pub mod ws;
 
