@@ -4,10 +4,12 @@ mod helpers;
 
 mod board_lists;
 mod boards;
+mod bulk;
 mod comments;
 mod conventions;
 mod history;
 mod sessions;
+mod statistics;
 mod storage;
 mod tickets;
 
