@@ -247,8 +247,15 @@ impl Server {
         let purge = tokio::spawn(jobs::purge_events_periodically(writer.clone(), events.clone()));
         // Validated with the rest of the configuration, so this parse cannot fail here.
         let proxies = TrustedProxies::new(config.server.trusted_networks().unwrap_or_default());
-        let state =
-            AppState { db: read, writer: writer.clone(), config: Arc::new(config), auth, hub: hub.clone(), proxies };
+        let state = AppState {
+            db: read,
+            writer: writer.clone(),
+            config: Arc::new(config),
+            auth,
+            hub: hub.clone(),
+            proxies,
+            dragdrop: Default::default(),
+        };
         let limits = connection_limits(&state.config);
         let app = cors_layer(&state.config).layer(middleware::from_fn(trim_trailing_slash).layer(build_router(state)));
         let (shutdown, stop_rx) = oneshot::channel::<()>();

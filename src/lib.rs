@@ -11,6 +11,7 @@
 //! - [`auth`]: the caller extractor, tokens and password hashing.
 //! - [`error`]: the one error type and JSON error body.
 //! - [`ws`]: the realtime hub and WebSocket sessions.
+//! - [`stats`]: statistics, flow metrics and history analytics as pure functions.
 //! - [`alloc`]: the C allocator's process-wide settings.
 
 pub mod alloc;
@@ -28,6 +29,7 @@ pub mod routes;
 pub mod serve;
 pub mod shutdown;
 pub mod state;
+pub mod stats;
 pub mod telemetry;
 pub mod ws;
 

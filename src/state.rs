@@ -8,6 +8,7 @@ use crate::auth::AuthContext;
 use crate::config::Config;
 use crate::db::writer::WriterHandle;
 use crate::ratelimit::TrustedProxies;
+use crate::stats::dragdrop::DragDropMetrics;
 use crate::ws::Hub;
 
 #[derive(Clone)]
@@ -22,4 +23,6 @@ pub struct AppState {
     pub hub: Hub,
     /// `server.trusted_proxies`, parsed once at start.
     pub proxies: TrustedProxies,
+    /// Drag-and-drop metrics, in memory since start (`statistics.md` §11).
+    pub dragdrop: DragDropMetrics,
 }

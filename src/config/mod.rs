@@ -10,6 +10,7 @@
 //! them `crate::config::…`.
 
 mod auth;
+mod bulk;
 mod database;
 mod layers;
 mod logging;
@@ -25,6 +26,7 @@ use toml::{Table, Value};
 use layers::{merge_env, merge_file, one_line};
 
 pub use auth::{AnonymousRole, AuthConfig, DefaultRole};
+pub use bulk::BulkConfig;
 pub use database::{DatabaseConfig, IdempotencyConfig, Synchronous};
 pub use logging::{LogFormat, LoggingConfig};
 pub use realtime::{EventsConfig, RealtimeConfig};
@@ -57,6 +59,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub cors: CorsConfig,
     pub idempotency: IdempotencyConfig,
+    pub bulk: BulkConfig,
     pub realtime: RealtimeConfig,
     pub events: EventsConfig,
     pub logging: LoggingConfig,
@@ -72,7 +75,8 @@ const CHOICES: &[(&str, &[&str])] = &[
 ];
 
 /// Keys holding a rate-limit quota.
-const QUOTAS: &[&str] = &["rate_limit.register", "rate_limit.login", "rate_limit.board_create", "rate_limit.general"];
+const QUOTAS: &[&str] =
+    &["rate_limit.register", "rate_limit.login", "rate_limit.board_create", "rate_limit.general", "rate_limit.bulk"];
 
 /// Integer keys and their inclusive ranges.
 const RANGES: &[(&str, i64, i64)] = &[
@@ -94,6 +98,7 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("auth.refresh_token_ttl_days", 1, 90),
     ("auth.max_concurrent_hashes", 1, 64),
     ("idempotency.ttl_hours", 1, 168),
+    ("bulk.max_batch_size", 1, 1000),
     ("realtime.heartbeat_interval_seconds", 1, 300),
     ("realtime.missed_heartbeats_before_close", 1, 10),
     ("realtime.max_message_bytes", 1024, 1_048_576),

@@ -29,6 +29,7 @@ pub struct RateLimitConfig {
     pub login: Quota,
     pub board_create: Quota,
     pub general: Quota,
+    pub bulk: Quota,
 }
 
 /// A rate-limit quota `N/second|minute|hour`: a burst of N, then one request every period / N.

@@ -5,11 +5,13 @@
 //! becomes `ApiError::NotFound`, so handlers never see sqlx.
 
 pub mod boards;
+pub mod bulk;
 pub mod comments;
 pub mod events;
 pub mod history;
 pub mod idempotency;
 pub mod sessions;
+pub mod stats;
 pub mod tickets;
 pub mod tokens;
 pub mod users;

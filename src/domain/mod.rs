@@ -2,6 +2,7 @@
 //! validated commands lives here so it can be unit-tested without a server.
 
 pub mod board;
+pub mod bulk;
 pub mod columns;
 pub mod comment;
 pub mod event;

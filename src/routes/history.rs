@@ -1,5 +1,5 @@
 //! History (`/api/history`): a ticket's change log, its column transitions and board activity.
-//! History stats (`/api/history/stats`) belong to the statistics work.
+//! History stats (`/api/history/stats`) live in `history_stats.rs`.
 
 use axum::extract::State;
 use chrono::Utc;

@@ -3,12 +3,16 @@
 
 pub mod auth;
 pub mod boards;
+pub mod bulk;
 pub mod comments;
+pub mod dragdrop;
 pub mod history;
+pub mod history_stats;
 pub mod openapi;
 pub mod root;
 pub mod schemas;
 pub mod sessions;
+pub mod statistics;
 pub mod tickets;
 pub mod write;
 pub mod ws;
@@ -23,13 +27,15 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Agent Kanban API", description = "Kanban boards, tickets, comments and history over REST."),
+    info(title = "Agent Kanban API", description = "Kanban boards, tickets, comments, history, statistics and bulk operations over REST."),
     tags(
         (name = "service", description = "Root and status"),
         (name = "boards", description = "Boards and their columns"),
         (name = "tickets", description = "Tickets: create, update, move, claim, release"),
         (name = "comments", description = "Comments on tickets"),
-        (name = "history", description = "Ticket history and board activity"),
+        (name = "history", description = "Ticket history, transitions, board activity and history stats"),
+        (name = "statistics", description = "Board and ticket statistics, flow metrics, drag-and-drop metrics"),
+        (name = "bulk", description = "Bulk move, priority and assign"),
         (name = "sessions", description = "Anonymous username sessions"),
         (name = "auth", description = "Accounts, tokens and user administration"),
         (name = "realtime", description = "WebSocket board events"),
@@ -94,9 +100,17 @@ pub fn api_router(state: &AppState) -> (axum::Router<AppState>, serde_json::Valu
         .merge(limited(boards::create_router(), &class("board_create", rl.board_create)))
         .merge(limited(auth::router(), &general))
         .merge(limited(boards::router(), &general))
-        .merge(limited(tickets::router(), &general))
+        .merge(limited(
+            tickets::router().layer(axum::middleware::from_fn_with_state(state.clone(), dragdrop::track_moves)),
+            &general,
+        ))
         .merge(limited(comments::router(), &general))
         .merge(limited(history::router(), &general))
+        .merge(limited(history_stats::router(), &general))
+        .merge(limited(statistics::router(), &general))
+        .merge(limited(dragdrop::router(), &general))
+        .merge(limited(bulk::router(), &general))
+        .merge(limited(bulk::write_router(), &class("bulk", rl.bulk)))
         .merge(limited(sessions::router(), &general))
         .merge(ws::router())
         .split_for_parts();

@@ -4,6 +4,7 @@ mod helpers;
 
 mod board_lists;
 mod boards;
+mod bulk;
 mod comments;
 mod conventions;
 mod hardening;
@@ -11,6 +12,7 @@ mod history;
 mod metrics;
 mod query_plans;
 mod sessions;
+mod statistics;
 mod storage;
 mod tickets;
 

@@ -1,0 +1,333 @@
+//! Bulk operations (`/api/bulk`, `api.md` §9): move, priority and assign many tickets in one
+//! writer command, with per-item results in request order; and the status route.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use serde::Serialize;
+use tokio::sync::oneshot;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Caller;
+use crate::db;
+use crate::domain::bulk::{self, BulkKind, BulkPlan, BulkRequest, ItemResult};
+use crate::domain::role::Role;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{IdempotencyKey, JsonBody};
+use crate::routes::write::{Keyed, Reply, run_write};
+use crate::state::AppState;
+use crate::stats::dragdrop::{Operation, Record};
+use crate::stats::parse_ms;
+
+/// The three POST routes (rate class `bulk`).
+pub fn write_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(bulk_move)).routes(routes!(bulk_priority)).routes(routes!(bulk_assign))
+}
+
+/// The status route (rate class `general`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(bulk_status))
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct BulkMoveRequest {
+    /// 1..`bulk.max_batch_size` distinct ticket ids, possibly on several boards.
+    ticket_ids: Vec<i64>,
+    /// Resolved against each ticket's own board (name or snake id).
+    target_column: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PriorityUpdate {
+    ticket_id: i64,
+    /// A string (trimmed, 1..32) or a JSON number stored as its literal text.
+    #[schema(value_type = String)]
+    priority: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct BulkPriorityRequest {
+    /// 1..`bulk.max_batch_size` updates with distinct ticket ids.
+    updates: Vec<PriorityUpdate>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct BulkAssignRequest {
+    ticket_ids: Vec<i64>,
+    /// Required key; null or `""` unassigns.
+    assignee: Option<String>,
+}
+
+/// One item of a bulk move, in request order.
+#[derive(Serialize, ToSchema)]
+pub struct MoveResult {
+    pub ticket_id: i64,
+    pub success: bool,
+    /// Whether the ticket was actually moved (false for a ticket already in the column).
+    pub changed: bool,
+    pub error: Option<String>,
+    pub old_column: Option<String>,
+    pub new_column: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkMoveResponse {
+    pub total_requested: usize,
+    pub successful_moves: usize,
+    pub failed_moves: usize,
+    pub results: Vec<MoveResult>,
+    /// Handler wall time in milliseconds.
+    pub execution_time_ms: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PriorityResult {
+    pub ticket_id: i64,
+    pub success: bool,
+    pub changed: bool,
+    pub error: Option<String>,
+    pub old_priority: Option<String>,
+    pub new_priority: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssignResult {
+    pub ticket_id: i64,
+    pub success: bool,
+    pub changed: bool,
+    pub error: Option<String>,
+    pub old_assignee: Option<String>,
+    pub new_assignee: Option<String>,
+}
+
+/// The envelope of bulk priority and assign.
+#[derive(Serialize, ToSchema)]
+pub struct BulkOperationResponse<R> {
+    pub total_requested: usize,
+    pub successful_operations: usize,
+    pub failed_operations: usize,
+    pub results: Vec<R>,
+    pub execution_time_ms: f64,
+    /// `priority_update` or `assignment`.
+    pub operation_type: &'static str,
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+fn counts(results: &[ItemResult]) -> (usize, usize) {
+    let ok = results.iter().filter(|r| r.success).count();
+    (ok, results.len() - ok)
+}
+
+/// The reply body of a planned batch.
+fn bulk_reply(kind: BulkKind, plan: BulkPlan, execution_time_ms: f64) -> ApiResult<Reply> {
+    let total_requested = plan.results.len();
+    let (ok, failed) = counts(&plan.results);
+    let rows = plan.results.into_iter();
+    match kind {
+        BulkKind::Move => Reply::ok(BulkMoveResponse {
+            total_requested,
+            successful_moves: ok,
+            failed_moves: failed,
+            results: rows
+                .map(|r| MoveResult {
+                    ticket_id: r.ticket_id,
+                    success: r.success,
+                    changed: r.changed,
+                    error: r.error,
+                    old_column: r.old,
+                    new_column: r.new,
+                })
+                .collect(),
+            execution_time_ms,
+        }),
+        BulkKind::Priority => Reply::ok(BulkOperationResponse {
+            total_requested,
+            successful_operations: ok,
+            failed_operations: failed,
+            results: rows
+                .map(|r| PriorityResult {
+                    ticket_id: r.ticket_id,
+                    success: r.success,
+                    changed: r.changed,
+                    error: r.error,
+                    old_priority: r.old,
+                    new_priority: r.new,
+                })
+                .collect(),
+            execution_time_ms,
+            operation_type: "priority_update",
+        }),
+        BulkKind::Assign => Reply::ok(BulkOperationResponse {
+            total_requested,
+            successful_operations: ok,
+            failed_operations: failed,
+            results: rows
+                .map(|r| AssignResult {
+                    ticket_id: r.ticket_id,
+                    success: r.success,
+                    changed: r.changed,
+                    error: r.error,
+                    old_assignee: r.old,
+                    new_assignee: r.new,
+                })
+                .collect(),
+            execution_time_ms,
+            operation_type: "assignment",
+        }),
+    }
+}
+
+/// Per board involved in a bulk move: whether none of its items failed.
+fn board_outcomes(results: &[ItemResult]) -> Vec<(i64, bool)> {
+    let mut boards: Vec<(i64, bool)> = Vec::new();
+    for r in results {
+        let Some(board_id) = r.board_id else { continue };
+        match boards.iter_mut().find(|(b, _)| *b == board_id) {
+            Some((_, ok)) => *ok &= r.success,
+            None => boards.push((board_id, r.success)),
+        }
+    }
+    boards
+}
+
+/// A bulk request through the writer (one command), with idempotency; a bulk move that ran
+/// (not a replay) is recorded in the drag-drop metrics once per board involved.
+async fn run_bulk(
+    state: &AppState,
+    caller: &Caller,
+    key: IdempotencyKey,
+    body: &JsonBody,
+    req: BulkRequest,
+) -> ApiResult<Reply> {
+    let started = Instant::now();
+    let changed_by = caller.changed_by(None);
+    let keyed = Keyed::new(caller, key.0, &body.raw);
+    let (ran_tx, ran_rx) = oneshot::channel::<(Vec<(i64, bool)>, f64, String)>();
+    let reply = run_write(state, keyed, move |conn, ctx| {
+        Box::pin(async move {
+            let plan = db::bulk::run(conn, ctx, &req, &changed_by).await?;
+            let outcomes = if req.kind == BulkKind::Move { board_outcomes(&plan.results) } else { Vec::new() };
+            let ms = elapsed_ms(started);
+            let _ = ran_tx.send((outcomes, ms, ctx.now.clone()));
+            bulk_reply(req.kind, plan, ms)
+        })
+    })
+    .await?;
+    if let (false, Ok((outcomes, ms, now))) = (reply.replayed, ran_rx.await) {
+        for (board_id, success) in outcomes {
+            let at = parse_ms(&now);
+            state.dragdrop.record(Record { board_id, op: Operation::BulkMove, success, duration_ms: ms, at });
+        }
+    }
+    Ok(reply)
+}
+
+fn max_batch(state: &AppState) -> usize {
+    state.config.bulk.max_batch_size
+}
+
+/// Move many tickets to a column (pm). Honours `Idempotency-Key`; rate class `bulk`.
+#[utoipa::path(post, path = "/api/bulk/tickets/move", tag = "bulk", security(("bearerAuth" = ["pm"])),
+    request_body = BulkMoveRequest,
+    responses((status = 200, description = "Per-item results in request order (200 even when every item fails)", body = BulkMoveResponse),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Role below pm", body = ErrorBody),
+        (status = 422, description = "Invalid body: too_few_items, too_many_items, duplicate, missing or wrong types", body = ErrorBody),
+        (status = 429, description = "Bulk rate-limit class exhausted", body = ErrorBody)))]
+async fn bulk_move(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    body: JsonBody,
+) -> ApiResult<Reply> {
+    caller.require(Role::Pm)?;
+    let req = bulk::parse_move(&body.value, max_batch(&state)).map_err(ApiError::Validation)?;
+    run_bulk(&state, &caller, key, &body, req).await
+}
+
+/// Set the priority of many tickets (pm). Honours `Idempotency-Key`; rate class `bulk`.
+#[utoipa::path(post, path = "/api/bulk/tickets/priority", tag = "bulk", security(("bearerAuth" = ["pm"])),
+    request_body = BulkPriorityRequest,
+    responses((status = 200, description = "Per-item results in request order", body = BulkOperationResponse<PriorityResult>),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Role below pm", body = ErrorBody),
+        (status = 422, description = "Invalid body: too_few_items, too_many_items, duplicate, missing or wrong types", body = ErrorBody),
+        (status = 429, description = "Bulk rate-limit class exhausted", body = ErrorBody)))]
+async fn bulk_priority(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    body: JsonBody,
+) -> ApiResult<Reply> {
+    caller.require(Role::Pm)?;
+    let req = bulk::parse_priority(&body.value, max_batch(&state)).map_err(ApiError::Validation)?;
+    run_bulk(&state, &caller, key, &body, req).await
+}
+
+/// Assign (or unassign) many tickets (pm), bypassing claim rules. Honours `Idempotency-Key`;
+/// rate class `bulk`.
+#[utoipa::path(post, path = "/api/bulk/tickets/assign", tag = "bulk", security(("bearerAuth" = ["pm"])),
+    request_body = BulkAssignRequest,
+    responses((status = 200, description = "Per-item results in request order", body = BulkOperationResponse<AssignResult>),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "Role below pm", body = ErrorBody),
+        (status = 422, description = "Invalid body: too_few_items, too_many_items, duplicate, missing or wrong types", body = ErrorBody),
+        (status = 429, description = "Bulk rate-limit class exhausted", body = ErrorBody)))]
+async fn bulk_assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    body: JsonBody,
+) -> ApiResult<Reply> {
+    caller.require(Role::Pm)?;
+    let req = bulk::parse_assign(&body.value, max_batch(&state)).map_err(ApiError::Validation)?;
+    run_bulk(&state, &caller, key, &body, req).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkRateLimits {
+    pub bulk_move: String,
+    pub bulk_priority: String,
+    pub bulk_assign: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkStatus {
+    pub status: &'static str,
+    /// The configured `rate_limit.bulk` quota of each POST route.
+    pub rate_limits: BulkRateLimits,
+    pub max_batch_size: usize,
+    pub supported_operations: Vec<&'static str>,
+    pub cache_integration: bool,
+    pub websocket_integration: bool,
+}
+
+/// What bulk operations exist and how they are limited (viewer); reflects configuration.
+#[utoipa::path(get, path = "/api/bulk/operations/status", tag = "bulk", security(("bearerAuth" = ["viewer"])),
+    responses((status = 200, description = "Bulk configuration", body = BulkStatus),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "No role", body = ErrorBody)))]
+async fn bulk_status(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<BulkStatus>> {
+    caller.require(Role::Viewer)?;
+    let quota = serde_json::to_value(state.config.rate_limit.bulk)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Ok(axum::Json(BulkStatus {
+        status: "operational",
+        rate_limits: BulkRateLimits { bulk_move: quota.clone(), bulk_priority: quota.clone(), bulk_assign: quota },
+        max_batch_size: max_batch(&state),
+        supported_operations: vec!["bulk_move", "bulk_priority_update", "bulk_assign"],
+        cache_integration: false,
+        websocket_integration: true,
+    }))
+}
