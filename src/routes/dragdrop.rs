@@ -44,6 +44,11 @@ fn move_path_ticket(path: &str) -> Option<i64> {
     id.parse().ok()
 }
 
+/// Set on a successful move's response by the move handler: the ticket's board, so the middleware
+/// needs no database read on the hot path.
+#[derive(Debug, Clone, Copy)]
+pub struct MovedOnBoard(pub i64);
+
 /// Middleware on the tickets router: a single move of an existing ticket is recorded as
 /// `move_ticket`, successful on 200 (same-column moves included), failed on 409/412/422;
 /// other answers (401/403/404/429/5xx) are not drag-drop operations.
@@ -57,8 +62,13 @@ pub async fn track_moves(State(state): State<AppState>, req: Request, next: Next
     let failed = matches!(status.as_u16(), 409 | 412 | 422);
     if success || failed {
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        // The ticket's board; a ticket gone in between is simply not recorded.
-        if let Ok(Some(board_id)) = db::stats::ticket_board(&state.db, ticket_id).await {
+        // The ticket's board, from the handler when the move ran, else read; a ticket gone in
+        // between is simply not recorded.
+        let board = match resp.extensions().get::<MovedOnBoard>() {
+            Some(moved) => Some(moved.0),
+            None => db::stats::ticket_board(&state.db, ticket_id).await.ok().flatten(),
+        };
+        if let Some(board_id) = board {
             let at = Utc::now().timestamp_millis();
             state.dragdrop.record(Record { board_id, op: Operation::MoveTicket, success, duration_ms, at });
         }

@@ -1,5 +1,9 @@
 //! Tickets (`/api/tickets`): list, get, create, update, move, claim, release, delete.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::Extension;
 use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,6 +17,7 @@ use crate::domain::ticket::{MoveRequest, NewTicket, Ticket, TicketUpdate, parse_
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{IdempotencyKey, IfMatchHeader, JsonBody, OptionalJsonBody, QueryParams, TicketId};
+use crate::routes::dragdrop::MovedOnBoard;
 use crate::routes::schemas::{
     ClaimRequest, CreateTicketRequest, Message, MoveTicketRequest, TicketPage, UpdateTicketRequest,
 };
@@ -200,18 +205,25 @@ async fn move_ticket(
     IfMatchHeader(if_match): IfMatchHeader,
     IdempotencyKey(key): IdempotencyKey,
     body: JsonBody,
-) -> ApiResult<Reply> {
+) -> ApiResult<(Option<Extension<MovedOnBoard>>, Reply)> {
     caller.require(Role::Agent)?;
     let req = MoveRequest::parse(&body.value).map_err(ApiError::Validation)?;
     let changed_by = caller.changed_by(req.moved_by.as_deref());
     let keyed = Keyed::new(&caller, key, &body.raw);
-    run_write(&state, keyed, move |conn, ctx| {
+    // The moved ticket's board, for the drag-drop metrics (0: the move did not run, e.g. a replay).
+    let board = Arc::new(AtomicI64::new(0));
+    let seen = board.clone();
+    let reply = run_write(&state, keyed, move |conn, ctx| {
         Box::pin(async move {
             let w = TicketWrite { ticket_id: id, if_match: if_match.as_ref(), changed_by: &changed_by };
-            ticket_reply(db::tickets::move_to(conn, ctx, w, &req.column).await?)
+            let moved = db::tickets::move_to(conn, ctx, w, &req.column).await?;
+            seen.store(moved.board_id, Ordering::Relaxed);
+            ticket_reply(moved)
         })
     })
-    .await
+    .await?;
+    let board = board.load(Ordering::Relaxed);
+    Ok(((board > 0).then_some(Extension(MovedOnBoard(board))), reply))
 }
 
 /// The agent named by query `agent_id`, else the body's `agent_id` / `assignee`.
