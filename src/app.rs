@@ -235,6 +235,7 @@ impl Server {
                 queue_capacity: config.database.writer_queue_capacity,
                 max_batch: config.database.writer_max_batch,
                 queue_wait: Duration::from_millis(config.database.writer_queue_wait_ms),
+                cpu: db::pinning::writer_cpu(config.database.pin_writer),
             },
             Arc::new(hub.clone()),
         );

@@ -18,6 +18,7 @@ pub struct DatabaseConfig {
     pub writer_queue_capacity: usize,
     pub writer_max_batch: usize,
     pub writer_queue_wait_ms: u64,
+    pub pin_writer: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ pub mod comments;
 pub mod events;
 pub mod history;
 pub mod idempotency;
+pub mod pinning;
 pub mod sessions;
 pub mod stats;
 pub mod tickets;
@@ -60,9 +61,15 @@ pub async fn open_writer(cfg: &DatabaseConfig) -> Result<SqliteConnection, OpenE
         Synchronous::Normal => SqliteSynchronous::Normal,
     };
     let opts = base_options(cfg)?.create_if_missing(true).journal_mode(SqliteJournalMode::Wal).synchronous(sync);
-    SqliteConnection::connect_with(&opts)
-        .await
-        .map_err(|source| OpenError::Connect { path: cfg.path.display().to_string(), source })
+    let path = cfg.path.display().to_string();
+    // Opened from a thread bound to the writer's CPU, so the connection's SQLite thread is too.
+    let cpu = pinning::writer_cpu(cfg.pin_writer);
+    let connected = pinning::run_on_own_thread("kanban-writer-open", cpu, move || async move {
+        SqliteConnection::connect_with(&opts).await
+    })
+    .await
+    .map_err(|e| OpenError::Check(format!("cannot start the writer's thread: {e}")))?;
+    connected.map_err(|source| OpenError::Connect { path, source })
 }
 
 /// Open the read-only pool (`query_only = ON`); the database must already exist.

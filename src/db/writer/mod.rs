@@ -17,6 +17,7 @@ use futures_util::future::BoxFuture;
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::db::pinning::run_on_own_thread;
 use crate::domain::event::BoardEvent;
 use crate::domain::time::now_string;
 use crate::error::{ApiError, ApiResult};
@@ -60,31 +61,36 @@ pub struct WriterOptions {
     pub queue_capacity: usize,
     pub max_batch: usize,
     pub queue_wait: Duration,
+    /// The CPU the writer's thread is bound to (`db::pinning`); `None`: unbound.
+    pub cpu: Option<usize>,
 }
 
 /// The running writer task; [`WriterTask::shutdown`] drains the queue, checkpoints and stops it.
 pub struct WriterTask {
     stop: watch::Sender<bool>,
-    join: tokio::task::JoinHandle<()>,
+    join: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl WriterTask {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        if let Err(e) = self.join.await {
-            tracing::error!(error = %e, "writer task panicked");
+        match self.join.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "writer thread failed"),
+            Err(e) => tracing::error!(error = %e, "writer task panicked"),
         }
     }
 }
 
-/// Start the writer on `conn`; committed events go to `sink`.
+/// Start the writer on `conn`, on a thread of its own (bound to `opts.cpu`, see `db::pinning`);
+/// committed events go to `sink`.
 pub fn spawn(conn: SqliteConnection, opts: WriterOptions, sink: Arc<dyn EventSink>) -> (WriterHandle, WriterTask) {
     let (tx, rx) = mpsc::channel(opts.queue_capacity);
     let (stop, stop_rx) = watch::channel(false);
     let stats = Arc::new(Counters::default());
     let handle = WriterHandle { tx, queue_wait: opts.queue_wait, stats: stats.clone() };
     let worker = Worker { conn, rx, max_batch: opts.max_batch.max(1), stats, sink };
-    let join = tokio::spawn(worker.run(stop_rx));
+    let join = tokio::spawn(run_on_own_thread("kanban-writer", opts.cpu, move || worker.run(stop_rx)));
     (handle, WriterTask { stop, join })
 }
 
@@ -361,7 +367,8 @@ mod tests {
         .execute(&mut conn)
         .await
         .expect("tables");
-        let opts = WriterOptions { queue_capacity: 16, max_batch: 8, queue_wait: Duration::from_millis(100) };
+        let opts =
+            WriterOptions { queue_capacity: 16, max_batch: 8, queue_wait: Duration::from_millis(100), cpu: None };
         spawn(conn, opts, Arc::new(NoEvents))
     }
 
