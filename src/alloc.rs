@@ -5,17 +5,37 @@
 //! and memory freed into one arena is not reused by the others or returned to the system. With
 //! tokio's workers, its blocking threads and one SQLite thread per connection, a loaded server
 //! kept ~20 MB of such free memory; two arenas keep the contention low on the few cores this
-//! server targets and let freed memory be reused. Measured in BENCHMARKS.md (the `memory`
-//! scenario); mimalloc was measured too and lost on resident memory.
+//! server targets and let freed memory be reused.
+//!
+//! Large buffers (a board's ticket list is megabytes) are served by `mmap` and returned to the
+//! system when freed — but only below glibc's mmap threshold, which grows after each such free
+//! (up to 32 MiB), after which they stay in the heap. A fixed threshold keeps them mapped.
+//! Measured in BENCHMARKS.md (the `memory` scenario); mimalloc was measured too and lost on
+//! resident memory.
 
-/// Limit glibc to two malloc arenas (no-op elsewhere).
-pub fn limit_arenas() {
+/// Buffers at least this large are mapped on their own and unmapped when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MMAP_THRESHOLD: libc::c_int = 256 * 1024;
+
+/// Limit glibc to two malloc arenas and fix its mmap threshold (no-op elsewhere).
+pub fn tune() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: mallopt only changes allocator parameters; called before other threads start.
-        let ok = unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
-        if ok != 1 {
-            eprintln!("warning: mallopt(M_ARENA_MAX) was refused");
+        let ok = unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2) == 1 && libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+        };
+        if !ok {
+            eprintln!("warning: mallopt was refused; the allocator keeps its defaults");
         }
+    }
+}
+
+/// Give the memory freed after start-up (migrations, building the router) back to the system.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -39,10 +39,11 @@ use crate::ws::hub::HubSettings;
 /// Build the application router for `state`.
 pub fn build_router(state: AppState) -> Router {
     let (api, doc) = routes::api_router(&state);
-    let doc = Arc::new(doc);
+    // Serialised once: the document's structure is not kept, and a request copies no bytes.
+    let doc = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("an OpenAPI document (plain data) serialises"));
     let body_limit = state.config.server.body_limit_bytes;
     let body_deadline = Duration::from_secs(state.config.server.request_body_timeout_seconds);
-    api.route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
+    api.route("/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc.clone()) }))
         .fallback(|| async { ApiError::RouteNotFound })
         .with_state(state)
         .layer(middleware::map_response(standard_405))
@@ -264,6 +265,7 @@ impl Server {
         let serving = tokio::spawn(serve::serve(listener, app, limits, open.clone(), async move {
             let _ = stop_rx.await;
         }));
+        crate::alloc::release_free_memory();
         tracing::info!(addr = %local, "listening on {local}");
         Ok(Server { addr: local, shutdown, serving, writer, writer_task, hub, purge, events, grace, open, _lock: lock })
     }

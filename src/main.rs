@@ -7,7 +7,7 @@ use agent_kanban::config::Config;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    agent_kanban::alloc::limit_arenas();
+    agent_kanban::alloc::tune();
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime.block_on(run()),
         Err(e) => {

@@ -1,7 +1,7 @@
 //! `tickets`: list/get through the pool, every change inside writer commands with its history rows
 //! and its event.
 
-use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqliteExecutor, SqlitePool};
 
 use crate::db::writer::WriteCtx;
 use crate::db::{boards, events, history};
@@ -31,10 +31,16 @@ pub async fn get<'e, E: SqliteExecutor<'e>>(executor: E, id: i64) -> ApiResult<T
 ///
 /// SQLite escapes strings exactly as serde_json does (`\"`, `\\`, the short forms `\b \f \n \r \t`,
 /// other control characters as lowercase `\u00xx`, everything else verbatim), so the bytes equal
-/// the serde rendering of `BoardTicket`; a test pins bytes and order at 5 000 tickets. Returns the
-/// array and its length.
-pub async fn board_list_json(pool: &SqlitePool, board_id: i64, now_ms: i64) -> ApiResult<(String, i64)> {
-    let row: (String, i64) = sqlx::query_as(
+/// the serde rendering of `BoardTicket`; a test pins bytes and order at 5 000 tickets. `wrap`
+/// receives the array (borrowed from the row, so the megabytes are copied once more at most) and
+/// its length.
+pub async fn board_list_json<T>(
+    pool: &SqlitePool,
+    board_id: i64,
+    now_ms: i64,
+    wrap: impl FnOnce(&str, i64) -> T,
+) -> ApiResult<T> {
+    let row = sqlx::query(
         "SELECT json_group_array(json_object(
                     'id', t.id, 'board_id', t.board_id, 'title', t.title, 'description', t.description,
                     'acceptance_criteria', t.acceptance_criteria, 'priority', t.priority, 'assignee', t.assignee,
@@ -51,7 +57,7 @@ pub async fn board_list_json(pool: &SqlitePool, board_id: i64, now_ms: i64) -> A
     .bind(now_ms)
     .fetch_one(pool)
     .await?;
-    Ok(row)
+    Ok(wrap(row.try_get::<&str, _>(0)?, row.try_get(1)?))
 }
 
 /// Filters of `GET /api/tickets/`, already validated (the column resolved when a board is given).

@@ -195,6 +195,9 @@ async fn get_board_tickets(State(state): State<AppState>, caller: Caller, BoardI
 }
 
 async fn board_tickets(state: &AppState, board: Board) -> ApiResult<Response> {
-    let (tickets, total) = db::tickets::board_list_json(&state.db, board.id, Utc::now().timestamp_millis()).await?;
-    Ok(board_tickets_body(board.id, &board.name, &tickets, total))
+    let now_ms = Utc::now().timestamp_millis();
+    db::tickets::board_list_json(&state.db, board.id, now_ms, |tickets, total| {
+        board_tickets_body(board.id, &board.name, tickets, total)
+    })
+    .await
 }
