@@ -5,11 +5,21 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 /// Every scenario `all` runs, in order.
-pub const SCENARIOS: [&str; 8] =
-    ["create", "move", "comment", "list-board", "dashboard", "write-scaling", "memory", "ws-fanout"];
+pub const SCENARIOS: [&str; 10] = [
+    "create",
+    "move",
+    "comment",
+    "list-board",
+    "dashboard",
+    "write-scaling",
+    "memory",
+    "ws-fanout",
+    "bulk-move",
+    "statistics",
+];
 
 pub const USAGE: &str = "usage: cargo bench --bench kanban-bench -- <scenario> [flags]
-scenarios: create move comment list-board dashboard write-scaling memory ws-fanout all
+scenarios: create move comment list-board dashboard write-scaling memory ws-fanout bulk-move statistics all
 common flags:
   --url http://127.0.0.1:PORT  use a running server instead of starting one
   --pid PID                    with --url: the server's pid, for CPU and RSS figures

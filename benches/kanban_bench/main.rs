@@ -10,6 +10,7 @@
 //! stdout; progress and errors go to stderr. `all` runs every scenario with its defaults, each on
 //! its own server.
 
+mod analytics;
 mod api;
 mod args;
 mod load;
@@ -35,6 +36,8 @@ async fn run_one(opts: &Opts) -> Result<(), String> {
         "write-scaling" => scaling::run(opts).await,
         "memory" => memory::run(opts).await,
         "ws-fanout" => ws_fanout::run(opts).await,
+        "bulk-move" => analytics::bulk_move(opts).await,
+        "statistics" => analytics::statistics(opts).await,
         other => Err(format!("unknown scenario {other:?}")),
     }
 }
