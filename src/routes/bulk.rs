@@ -34,10 +34,20 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct BulkMoveRequest {
-    /// 1..`bulk.max_batch_size` distinct ticket ids, possibly on several boards.
+    /// 1..`bulk.max_batch_size` (default 100) distinct ticket ids, possibly on several boards.
+    #[schema(min_items = 1, max_items = 100)]
     ticket_ids: Vec<i64>,
     /// Resolved against each ticket's own board (name or snake id).
+    #[schema(min_length = 1, pattern = r"\S")]
     target_column: String,
+}
+
+/// A bulk priority: a non-blank string of up to 32 characters, or a JSON number.
+fn priority_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    let text =
+        ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(32)).pattern(Some(r"\S"));
+    Schema::OneOf(OneOfBuilder::new().item(text).item(ObjectBuilder::new().schema_type(Type::Number)).build())
 }
 
 #[derive(ToSchema)]
@@ -45,20 +55,23 @@ pub struct BulkMoveRequest {
 pub struct PriorityUpdate {
     ticket_id: i64,
     /// A string (trimmed, 1..32) or a JSON number stored as its literal text.
-    #[schema(value_type = String)]
+    #[schema(schema_with = priority_schema)]
     priority: String,
 }
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct BulkPriorityRequest {
-    /// 1..`bulk.max_batch_size` updates with distinct ticket ids.
+    /// 1..`bulk.max_batch_size` (default 100) updates with distinct ticket ids.
+    #[schema(min_items = 1, max_items = 100)]
     updates: Vec<PriorityUpdate>,
 }
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct BulkAssignRequest {
+    /// 1..`bulk.max_batch_size` (default 100) distinct ticket ids.
+    #[schema(min_items = 1, max_items = 100)]
     ticket_ids: Vec<i64>,
     /// Required key; null or `""` unassigns.
     assignee: Option<String>,

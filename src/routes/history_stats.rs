@@ -21,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// History rows of every board over the last `days`, counted by field, by user and per date.
 #[utoipa::path(get, path = "/api/history/stats", tag = "history", security(("bearerAuth" = ["viewer"])),
-    params(("days" = Option<i64>, Query, description = "1..30, default 7")),
+    params(("days" = Option<i64>, Query, minimum = 1, maximum = 30, description = "1..30, default 7")),
     responses((status = 200, description = "History statistics of all boards", body = HistoryStats),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "No role", body = ErrorBody),

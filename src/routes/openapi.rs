@@ -111,16 +111,22 @@ fn constrain_path_ids(op: &mut Map<String, Value>) {
     }
 }
 
-/// A board's column list never repeats a name (utoipa has no `uniqueItems` attribute; the
-/// case-insensitive part of the rule cannot be said in JSON Schema).
+/// A board's column list never repeats a name, nor a bulk request a ticket id (utoipa has no
+/// `uniqueItems` attribute; the case-insensitive part of the column rule cannot be said in JSON
+/// Schema).
 fn unique_column_lists(doc: &mut Value) {
     let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
     for schema in schemas.values_mut() {
-        let Some(columns) = schema.pointer_mut("/properties/columns").and_then(Value::as_object_mut) else { continue };
-        let items_are_names =
-            |v: &Value| v.pointer("/items/$ref") == Some(&Value::from("#/components/schemas/ColumnName"));
-        if items_are_names(&Value::Object(columns.clone())) {
-            columns.insert("uniqueItems".into(), Value::Bool(true));
+        if let Some(columns) = schema.pointer_mut("/properties/columns").and_then(Value::as_object_mut) {
+            let items_are_names =
+                |v: &Value| v.pointer("/items/$ref") == Some(&Value::from("#/components/schemas/ColumnName"));
+            if items_are_names(&Value::Object(columns.clone())) {
+                columns.insert("uniqueItems".into(), Value::Bool(true));
+            }
+        }
+        // Bulk requests name each ticket once (api.md §9: 422 `duplicate`).
+        if let Some(ids) = schema.pointer_mut("/properties/ticket_ids").and_then(Value::as_object_mut) {
+            ids.insert("uniqueItems".into(), Value::Bool(true));
         }
     }
 }

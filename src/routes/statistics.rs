@@ -60,7 +60,7 @@ async fn board_and_tickets(state: &AppState, board_id: i64) -> ApiResult<(BoardF
 /// Time-in-column statistics of every column of a board, in board order.
 #[utoipa::path(get, path = "/api/statistics/boards/{board_id}/statistics", tag = "statistics",
     security(("bearerAuth" = ["viewer"])),
-    params(("board_id" = i64, Path), ("use_cache" = Option<bool>, Query, description = "Accepted and ignored")),
+    params(("board_id" = i64, Path), ("use_cache" = Option<String>, Query, description = "Accepted and ignored, whatever its value")),
     responses((status = 200, description = "Per-column statistics", body = BoardStatistics),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "No role", body = ErrorBody),
@@ -106,7 +106,7 @@ async fn get_ticket_statistics(
 /// Created, completed, completion rate, throughput, backlog, blocked and velocity over `days`.
 #[utoipa::path(get, path = "/api/statistics/boards/{board_id}/performance", tag = "statistics",
     security(("bearerAuth" = ["viewer"])),
-    params(("board_id" = i64, Path), ("days" = Option<i64>, Query, description = "1..365, default 30")),
+    params(("board_id" = i64, Path), ("days" = Option<i64>, Query, minimum = 1, maximum = 365, description = "1..365, default 30")),
     responses((status = 200, description = "Board performance", body = Performance),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "No role", body = ErrorBody),
@@ -143,7 +143,7 @@ async fn board_history(
 /// flow and aging work in progress.
 #[utoipa::path(get, path = "/api/statistics/boards/{board_id}/flow", tag = "statistics",
     security(("bearerAuth" = ["viewer"])),
-    params(("board_id" = i64, Path), ("days" = Option<i64>, Query, description = "1..365, default 30")),
+    params(("board_id" = i64, Path), ("days" = Option<i64>, Query, minimum = 1, maximum = 365, description = "1..365, default 30")),
     responses((status = 200, description = "Flow metrics", body = FlowMetrics),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "No role", body = ErrorBody),
@@ -167,7 +167,7 @@ async fn get_board_flow(
 #[utoipa::path(get, path = "/api/statistics/boards/{board_id}/tickets/colors", tag = "statistics",
     security(("bearerAuth" = ["viewer"])),
     params(("board_id" = i64, Path), ("column" = Option<String>, Query, description = "Column name or snake id"),
-        ("use_cache" = Option<bool>, Query, description = "Accepted and ignored")),
+        ("use_cache" = Option<String>, Query, description = "Accepted and ignored, whatever its value")),
     responses((status = 200, description = "Ticket colours", body = TicketColors),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "No role", body = ErrorBody),
@@ -213,7 +213,7 @@ fn ticket_ids(query: &QueryParams) -> ApiResult<Vec<i64>> {
 /// Colours of up to 50 tickets of a board, in request order (unknown or foreign ids skipped).
 #[utoipa::path(get, path = "/api/statistics/boards/{board_id}/tickets/colors/realtime", tag = "statistics",
     security(("bearerAuth" = ["viewer"])),
-    params(("board_id" = i64, Path), ("ticket_ids" = Vec<i64>, Query, description = "Repeated, 1..50 ids")),
+    params(("board_id" = i64, Path), ("ticket_ids" = Vec<i64>, Query, min_items = 1, max_items = 50, description = "Repeated, 1..50 ids")),
     responses((status = 200, description = "Ticket colours", body = RealtimeColors),
         (status = 400, description = "More than 50 ids", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
@@ -252,7 +252,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ColumnName {
 #[utoipa::path(get, path = "/api/statistics/boards/{board_id}/column/{column_name}/statistics", tag = "statistics",
     security(("bearerAuth" = ["viewer"])),
     params(("board_id" = i64, Path), ("column_name" = String, Path, description = "Column name or snake id"),
-        ("use_cache" = Option<bool>, Query, description = "Accepted and ignored")),
+        ("use_cache" = Option<String>, Query, description = "Accepted and ignored, whatever its value")),
     responses((status = 200, description = "Column statistics", body = ColumnReport),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "No role", body = ErrorBody),
