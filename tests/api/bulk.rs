@@ -5,23 +5,12 @@
 //! No sleeps: "no event" is proven by a sentinel write that must be the next frame a socket sees.
 
 use agent_kanban::config::{AnonymousRole, Quota};
-use reqwest::{Method, Response, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
 const PASSWORD: &str = "Sturdy-Passw0rd";
-
-fn id(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
-}
-
-async fn ok(resp: Response) -> Value {
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, StatusCode::OK, "body {body}");
-    body
-}
 
 async fn board_with(app: &TestApp, name: &str, columns: &[&str]) -> i64 {
     let resp = app.post("/api/boards/", &json!({"name": name, "columns": columns})).await;

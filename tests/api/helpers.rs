@@ -140,6 +140,19 @@ impl TestApp {
     }
 }
 
+/// The `id` of a JSON object.
+pub fn id(v: &Value) -> i64 {
+    v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
+}
+
+/// Assert 200 and return the JSON body.
+pub async fn ok(resp: Response) -> Value {
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, StatusCode::OK, "body {body}");
+    body
+}
+
 /// Assert the standard error body and return it.
 pub async fn assert_error(resp: Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(resp.status(), status, "status");

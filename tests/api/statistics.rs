@@ -12,17 +12,6 @@ use crate::helpers::*;
 const PASSWORD: &str = "Sturdy-Passw0rd";
 const COLUMNS: [&str; 5] = ["Not Started", "In Progress", "Blocked", "Ready for QC", "Done"];
 
-fn id(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
-}
-
-async fn ok(resp: Response) -> Value {
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, StatusCode::OK, "body {body}");
-    body
-}
-
 async fn move_to(app: &TestApp, ticket_id: i64, column: &str) -> Response {
     app.post(&format!("/api/tickets/{ticket_id}/move"), &json!({"column": column})).await
 }
