@@ -141,7 +141,7 @@ impl WriterHandle {
 
     /// Number of transactions committed since start.
     pub fn committed_batches(&self) -> u64 {
-        self.stats.committed_batches()
+        self.stats.snapshot().batches
     }
 
     /// Batches, commands, time per command and statements per command since start.

@@ -78,10 +78,6 @@ impl Counters {
         self.max_batch.fetch_max(size as u64, Ordering::Relaxed);
     }
 
-    pub(super) fn committed_batches(&self) -> u64 {
-        self.batches.load(Ordering::Relaxed)
-    }
-
     pub(super) fn record_sql(&self, on: bool) {
         self.recording.store(on, Ordering::Relaxed);
     }
