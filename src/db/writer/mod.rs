@@ -3,8 +3,8 @@
 //!
 //! Handlers send a command over a bounded channel and await its reply. The task drains up to
 //! `writer_max_batch` commands, opens one `BEGIN IMMEDIATE` transaction, runs each command inside
-//! its own savepoint (a failing command rolls back only its savepoint), commits once, answers every
-//! caller, and only then hands the batch's events to the publisher in commit order. Because the
+//! its own savepoint (a failing command rolls back only its savepoint), commits once, hands the
+//! batch's events to the publisher in commit order, and only then answers every caller. Because the
 //! task, not the handler, drives the command, a client that disconnects cannot cancel a write or
 //! its publication.
 
@@ -267,11 +267,13 @@ impl Worker {
         match outcome {
             Ok(()) => {
                 self.stats.batch_committed(size);
-                for finish in finishes {
-                    finish(None);
-                }
+                // Publish before answering: a client that has its response and then subscribes
+                // can never be handed an event of a write it already saw complete.
                 if !events.is_empty() {
                     self.sink.publish(events);
+                }
+                for finish in finishes {
+                    finish(None);
                 }
             }
             Err(e) => {
