@@ -8,18 +8,15 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::Layer;
-use tower_http::LatencyUnit;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::RequestBodyDeadlineLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::AuthContext;
 use crate::auth::jwt::{JwtKeys, load_or_create_secret};
@@ -33,6 +30,7 @@ use crate::ratelimit::TrustedProxies;
 use crate::routes;
 use crate::serve::{self, ConnectionLimits, OpenConnections};
 use crate::state::AppState;
+use crate::telemetry;
 use crate::ws::Hub;
 use crate::ws::hub::HubSettings;
 
@@ -41,9 +39,10 @@ pub fn build_router(state: AppState) -> Router {
     let (api, doc) = routes::api_router(&state);
     // Serialised once: the document's structure is not kept, and a request copies no bytes.
     let doc = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("an OpenAPI document (plain data) serialises"));
+    let proxies = state.proxies.clone();
     let body_limit = state.config.server.body_limit_bytes;
     let body_deadline = Duration::from_secs(state.config.server.request_body_timeout_seconds);
-    api.route("/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc.clone()) }))
+    api.layer(axum::Extension(routes::root::OpenApiJson(doc)))
         .fallback(|| async { ApiError::RouteNotFound })
         .with_state(state)
         .layer(middleware::map_response(standard_405))
@@ -52,19 +51,8 @@ pub fn build_router(state: AppState) -> Router {
         // `RequestBodyTimeoutLayer`, which a client dribbling one byte at a time never trips. The
         // body extractors turn its error into 408 with the standard body.
         .layer(RequestBodyDeadlineLayer::new(body_deadline))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Millis)),
-        )
+        .layer(middleware::from_fn_with_state(proxies, telemetry::access_log))
         .layer(middleware::from_fn(request_id))
-}
-
-/// Requests span keyed by the route template (low cardinality) and the request id.
-fn request_span(req: &Request) -> tracing::Span {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
-    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-    tracing::info_span!("request", method = %req.method(), route, path = req.uri().path(), request_id)
 }
 
 /// axum answers a known path with a wrong method by an empty 405; give it the standard body and

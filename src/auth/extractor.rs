@@ -91,6 +91,7 @@ pub async fn verify_bearer(state: &AppState, token: &str) -> ApiResult<AuthUser>
         return Err(invalid());
     }
     let user = db::users::by_id(&state.db, id).await?.filter(|u| u.is_active).ok_or_else(invalid)?;
+    crate::telemetry::note_user(user.id);
     Ok(AuthUser { id: user.id, role: user.role(), username: user.username, claims })
 }
 

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod boards;
 pub mod bulk;
 pub mod comments;
+pub mod docs;
 pub mod dragdrop;
 pub mod history;
 pub mod history_stats;
@@ -95,6 +96,7 @@ pub fn api_router(state: &AppState) -> (axum::Router<AppState>, serde_json::Valu
     let general = class("general", rl.general);
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(root::router())
+        .merge(docs::router())
         .merge(limited(auth::register_router(), &class("register", rl.register)))
         .merge(limited(auth::login_router(), &class("login", rl.login)))
         .merge(limited(boards::create_router(), &class("board_create", rl.board_create)))

@@ -1,5 +1,6 @@
 //! Service routes: `/`, `/api/status`, `/metrics` and `/openapi.json`.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -11,7 +12,23 @@ use utoipa_axum::routes;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(root)).routes(routes!(status)).routes(routes!(metrics))
+    OpenApiRouter::new()
+        .routes(routes!(root))
+        .routes(routes!(status))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
+}
+
+/// The serialised OpenAPI document, made once when the router is built and handed to
+/// [`openapi_json`] as a request extension (a request copies no bytes).
+#[derive(Clone)]
+pub struct OpenApiJson(pub axum::body::Bytes);
+
+/// This OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, content_type = "application/json")))]
+async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], doc.0)
 }
 
 #[derive(Serialize, ToSchema)]

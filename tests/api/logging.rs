@@ -1,0 +1,180 @@
+//! Logs (ops.md §9): the real binary with `logging.format = "json"`, its stdout captured.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+
+const PASSWORD: &str = "Log-Capture-Password-1";
+const JWT_SECRET: &str = "log-capture-jwt-secret-0123456789-abcdef";
+const QUERY_SECRET: &str = "query-secret-value-42";
+
+fn is_log_timestamp(v: &Value) -> bool {
+    let Some(s) = v.as_str() else { return false };
+    let b = s.as_bytes();
+    // 2026-11-22T10:10:37.161Z
+    b.len() == 24
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && b[19] == b'.'
+        && b[23] == b'Z'
+        && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// Start `serve` on a free port with JSON logs; every stdout line goes to the returned receiver.
+async fn start_server(dir: &std::path::Path) -> (tokio::process::Child, String, mpsc::UnboundedReceiver<String>) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_agent-kanban"))
+        .env_clear()
+        .env("KANBAN_CONFIG_DIR", dir)
+        .env("KANBAN__DATABASE__PATH", dir.join("kanban.db"))
+        .env("KANBAN__SERVER__PORT", free_port().to_string())
+        .env("KANBAN__LOGGING__FORMAT", "json")
+        .env("KANBAN__AUTH__JWT_SECRET", JWT_SECRET)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start agent-kanban serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let (seen_tx, seen_rx) = mpsc::unbounded_channel();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let line = rx.recv().await.expect("the server logs `listening on` before exiting");
+            let _ = seen_tx.send(line.clone());
+            let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if let Some(addr) = parsed["addr"].as_str() {
+                return addr.to_owned();
+            }
+        }
+    })
+    .await
+    .expect("the server starts within 30 s");
+    // Keep the lines read so far, then the rest, in one stream.
+    tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            if seen_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, addr, seen_rx)
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_with_request_fields_and_no_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, addr, mut lines) = start_server(dir.path()).await;
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+
+    let user: Value = http
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({"username": "logger", "email": "logger@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("user");
+    let tokens: Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"username": "logger", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("tokens");
+    let access = tokens["access_token"].as_str().expect("access token").to_owned();
+    let refresh = tokens["refresh_token"].as_str().expect("refresh token").to_owned();
+    let me = http
+        .get(format!("{base}/api/auth/me"))
+        .bearer_auth(&access)
+        .header("X-Request-Id", "log-test-me")
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), reqwest::StatusCode::OK);
+    let refreshed = http
+        .post(format!("{base}/api/auth/refresh"))
+        .json(&json!({ "refresh_token": refresh }))
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(refreshed.status(), reqwest::StatusCode::OK);
+    let new_refresh = refreshed.json::<Value>().await.expect("new pair")["refresh_token"].clone();
+    http.get(format!("{base}/api/boards/1?token={QUERY_SECRET}"))
+        .bearer_auth(&access)
+        .header("X-Request-Id", "log-test-query")
+        .send()
+        .await
+        .expect("board");
+    http.get(format!("{base}/no/such/route")).header("X-Request-Id", "log-test-404").send().await.expect("404");
+
+    let pid = child.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    let status =
+        tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits in time").expect("wait");
+    assert!(status.success(), "exit status {status}");
+
+    let mut all = Vec::new();
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(5), lines.recv()).await {
+        all.push(line);
+    }
+    assert!(all.len() >= 8, "a line per request and the lifecycle lines: {all:#?}");
+    let secrets = [PASSWORD, JWT_SECRET, QUERY_SECRET, access.as_str(), new_refresh.as_str().unwrap_or("?")];
+    let mut completions = Vec::new();
+    for line in &all {
+        for secret in secrets {
+            assert!(!line.contains(secret), "a secret in the log: {line}");
+        }
+        let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
+        assert!(is_log_timestamp(&entry["timestamp"]), "RFC 3339 UTC with milliseconds and Z: {line}");
+        for key in ["level", "target", "message"] {
+            assert!(entry[key].is_string(), "{key} in {line}");
+        }
+        if entry["message"] == "request completed" {
+            completions.push(entry);
+        }
+    }
+    assert!(!line_for(&completions, "log-test-me").is_null(), "no line for /api/auth/me in {all:#?}");
+    for entry in &completions {
+        for key in ["method", "route", "path", "client_ip"] {
+            assert!(entry[key].is_string(), "{key} in {entry}");
+        }
+        assert!(entry["status"].is_u64() && entry["latency_ms"].is_number(), "{entry}");
+        assert!(entry["span"]["request_id"].as_str().is_some_and(|id| !id.is_empty()), "request_id in {entry}");
+    }
+    let me_line = line_for(&completions, "log-test-me");
+    assert_eq!(me_line["route"], "/api/auth/me");
+    assert_eq!(me_line["status"], 200);
+    assert_eq!(me_line["client_ip"], "127.0.0.1");
+    assert_eq!(me_line["user_id"], user["id"], "the authenticated user: {me_line}");
+    let query_line = line_for(&completions, "log-test-query");
+    assert_eq!(query_line["route"], "/api/boards/{board_id}");
+    assert_eq!(query_line["path"], "/api/boards/1", "the path without its query string");
+    let unmatched = line_for(&completions, "log-test-404");
+    assert_eq!(unmatched["route"], "unmatched");
+    assert_eq!(unmatched["status"], 404);
+    assert!(unmatched.get("user_id").is_none(), "no user without a token: {unmatched}");
+}
+
+fn line_for<'a>(completions: &'a [Value], request_id: &str) -> &'a Value {
+    completions.iter().find(|e| e["span"]["request_id"] == request_id).unwrap_or(&Value::Null)
+}
