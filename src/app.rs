@@ -43,6 +43,7 @@ pub fn build_router(state: AppState) -> Router {
     let doc = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("an OpenAPI document (plain data) serialises"));
     let body_limit = state.config.server.body_limit_bytes;
     let body_deadline = Duration::from_secs(state.config.server.request_body_timeout_seconds);
+    let metrics = state.metrics.clone();
     api.route("/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc.clone()) }))
         .fallback(|| async { ApiError::RouteNotFound })
         .with_state(state)
@@ -57,6 +58,8 @@ pub fn build_router(state: AppState) -> Router {
                 .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Millis)),
         )
+        // Inside the router, so each request carries its `MatchedPath` (the fallback has none).
+        .layer(middleware::from_fn_with_state(metrics, crate::metrics::track_http))
         .layer(middleware::from_fn(request_id))
 }
 
@@ -257,6 +260,7 @@ impl Server {
             hub: hub.clone(),
             proxies,
             dragdrop: Default::default(),
+            metrics: crate::metrics::Metrics::new(),
         };
         let limits = connection_limits(&state.config);
         let app = cors_layer(&state.config).layer(middleware::from_fn(trim_trailing_slash).layer(build_router(state)));
