@@ -351,3 +351,39 @@ async fn a_create_counts_its_published_event() {
     let after = scrape(&app).await.value("kanban_events_published_total", &event);
     assert_eq!(after - before, 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_s_lost_events_count_as_dropped() {
+    // Arrange: a client that never reads, small queues and a one-second send timeout.
+    let app = spawn_app_with(|cfg| {
+        cfg.realtime.send_timeout_seconds = 1;
+        cfg.realtime.send_queue_capacity = 16;
+        cfg.realtime.board_channel_capacity = 16;
+    })
+    .await;
+    let _slow = app.ws("board_id=1").await;
+    let dropped = |e: &Exposition| e.with_name("kanban_events_dropped_total").map(|s| s.value).sum::<f64>();
+    assert_eq!(dropped(&scrape(&app).await), 0.0);
+
+    // Act: big writes until the server closes it as a slow consumer (4001).
+    let big = "x".repeat(19_000);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut writes = 0;
+    let scraped = loop {
+        let scraped = scrape(&app).await;
+        if scraped.value("kanban_ws_closed_total", &[("code", "4001")]) == 1.0 {
+            break scraped;
+        }
+        assert!(writes < 3000 && tokio::time::Instant::now() < deadline, "the slow consumer was never closed");
+        for _ in 0..10 {
+            let body = json!({"board_id": 1, "title": format!("big {writes}"), "description": big});
+            assert_eq!(app.post("/api/tickets/", &body).await.status(), StatusCode::CREATED);
+            writes += 1;
+        }
+    };
+
+    // Assert: whichever way it fell behind (channel lag, full queue, slow socket write), at least
+    // one event it could not receive was counted; and every write was published.
+    assert!(dropped(&scraped) >= 1.0, "{:?}", scraped.with_name("kanban_events_dropped_total").collect::<Vec<_>>());
+    assert_eq!(scraped.value("kanban_events_published_total", &[("event", "ticket_created")]), f64::from(writes));
+}
