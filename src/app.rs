@@ -42,6 +42,7 @@ pub fn build_router(state: AppState) -> Router {
     let proxies = state.proxies.clone();
     let body_limit = state.config.server.body_limit_bytes;
     let body_deadline = Duration::from_secs(state.config.server.request_body_timeout_seconds);
+    let metrics = state.metrics.clone();
     api.layer(axum::Extension(routes::root::OpenApiJson(doc)))
         .fallback(|| async { ApiError::RouteNotFound })
         .with_state(state)
@@ -52,6 +53,8 @@ pub fn build_router(state: AppState) -> Router {
         // body extractors turn its error into 408 with the standard body.
         .layer(RequestBodyDeadlineLayer::new(body_deadline))
         .layer(middleware::from_fn_with_state(proxies, telemetry::access_log))
+        // Inside the router, so each request carries its `MatchedPath` (the fallback has none).
+        .layer(middleware::from_fn_with_state(metrics, crate::metrics::track_http))
         .layer(middleware::from_fn(request_id))
 }
 
@@ -245,6 +248,7 @@ impl Server {
             hub: hub.clone(),
             proxies,
             dragdrop: Default::default(),
+            metrics: crate::metrics::Metrics::new(),
         };
         let limits = connection_limits(&state.config);
         let app = cors_layer(&state.config).layer(middleware::from_fn(trim_trailing_slash).layer(build_router(state)));

@@ -13,6 +13,7 @@
 //! - [`ws`]: the realtime hub and WebSocket sessions.
 //! - [`stats`]: statistics, flow metrics and history analytics as pure functions.
 //! - [`alloc`]: the C allocator's process-wide settings.
+//! - [`metrics`]: the Prometheus registry of one server and the `/metrics` exposition.
 
 pub mod alloc;
 pub mod app;
@@ -24,6 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod jobs;
+pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod serve;

@@ -19,6 +19,7 @@ use crate::auth::extractor::bearer_token;
 use crate::auth::jwt::{JwtKeys, TokenKind};
 use crate::config::Quota;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 /// Networks whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]
@@ -106,9 +107,11 @@ fn too_many(class: &'static str, quota: Quota, err: GovernorError) -> Response<B
 /// The governor layer of one class.
 pub type ClassLayer = tower_governor::GovernorLayer<ClientKey, governor::middleware::StateInformationMiddleware, Body>;
 
-/// Build the governor layer of `class`.
-pub fn layer(class: &Class, key: ClientKey) -> ClassLayer {
+/// Build the governor layer of `class`; its 429s count in `kanban_rate_limited_total{class}`.
+pub fn layer(class: &Class, key: ClientKey, metrics: &Metrics) -> ClassLayer {
     let (name, quota) = (class.name, class.quota);
+    metrics.declare_rate_limit_class(name);
+    let metrics = metrics.clone();
     let config = GovernorConfigBuilder::default()
         .period(quota.interval().max(Duration::from_nanos(1)))
         .burst_size(quota.count)
@@ -116,7 +119,12 @@ pub fn layer(class: &Class, key: ClientKey) -> ClassLayer {
         .use_headers()
         .finish()
         .expect("a quota with count >= 1 and a non-zero period is a valid governor config");
-    tower_governor::GovernorLayer::new(config).error_handler(move |e| too_many(name, quota, e))
+    tower_governor::GovernorLayer::new(config).error_handler(move |e| {
+        if matches!(e, GovernorError::TooManyRequests { .. }) {
+            metrics.rate_limited(name);
+        }
+        too_many(name, quota, e)
+    })
 }
 
 /// `X-RateLimit-Reset` on a limited, allowed response: 0 while requests remain, else the whole

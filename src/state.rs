@@ -7,6 +7,7 @@ use sqlx::SqlitePool;
 use crate::auth::AuthContext;
 use crate::config::Config;
 use crate::db::writer::WriterHandle;
+use crate::metrics::Metrics;
 use crate::ratelimit::TrustedProxies;
 use crate::stats::dragdrop::DragDropMetrics;
 use crate::ws::Hub;
@@ -25,4 +26,6 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// Drag-and-drop metrics, in memory since start (`statistics.md` §11).
     pub dragdrop: DragDropMetrics,
+    /// Prometheus metrics of this server (`GET /metrics`).
+    pub metrics: Metrics,
 }

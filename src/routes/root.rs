@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::error::ApiResult;
+use crate::metrics::Sources;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -73,35 +75,13 @@ async fn status(State(state): State<AppState>) -> axum::Json<StatusInfo> {
     })
 }
 
-/// Prometheus text exposition of the writer's counters: committed batches, commands, time inside
-/// commands, SQL statements and trigger runs on the write connection, the largest batch and the
-/// queue depth. Differences between two scrapes give batch size, time and statements per command.
+/// Prometheus text exposition (format 0.0.4) of every metric in `ops.md` §2: HTTP requests and
+/// latency by route template, rate-limit refusals, WebSocket and event counters, read-pool and
+/// writer figures (with the writer's statement and trigger counters), process and build info.
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let s = state.writer.stats();
-    let series: [(&str, &str, &str, f64); 7] = [
-        ("kanban_db_writer_batches_total", "counter", "Transactions committed by the writer", s.batches as f64),
-        ("kanban_db_writer_commands_total", "counter", "Commands run by the writer", s.commands as f64),
-        ("kanban_db_writer_command_seconds_total", "counter", "Time spent inside writer commands", s.command_seconds),
-        (
-            "kanban_db_writer_statements_total",
-            "counter",
-            "SQL statements started on the write connection",
-            s.statements as f64,
-        ),
-        (
-            "kanban_db_writer_trigger_runs_total",
-            "counter",
-            "Trigger programs run on the write connection",
-            s.trigger_runs as f64,
-        ),
-        ("kanban_db_writer_max_batch_size", "gauge", "Largest batch committed since start", s.max_batch_size as f64),
-        ("kanban_db_writer_queue_depth", "gauge", "Commands waiting for the writer", state.writer.queue_depth() as f64),
-    ];
-    let mut body = String::with_capacity(1024);
-    for (name, kind, help, value) in series {
-        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let sources = Sources { writer: &state.writer, hub: &state.hub, read_pool: &state.db };
+    let body = state.metrics.render(&sources)?;
+    Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body))
 }

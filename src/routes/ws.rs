@@ -137,7 +137,10 @@ fn admit(state: &AppState, caller: &Caller, peer: SocketAddr, headers: &HeaderMa
     };
     state.hub.admit(key).map_err(|e| match e {
         AdmitError::TooManyTotal => ApiError::ServiceUnavailable("Too many WebSocket connections".into()),
-        AdmitError::TooManyForClient => ApiError::TooManyConnections,
+        AdmitError::TooManyForClient => {
+            state.metrics.rate_limited("ws_connections");
+            ApiError::TooManyConnections
+        }
     })
 }
 

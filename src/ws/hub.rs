@@ -165,9 +165,53 @@ struct Inner {
     messages_sent: AtomicU64,
     accepted: AtomicU64,
     closed: Mutex<BTreeMap<u16, u64>>,
+    /// Events handed to the channels, by event name (a small fixed catalogue).
+    published: Mutex<BTreeMap<String, u64>>,
+    /// Events connections could not receive, indexed by [`Dropped`].
+    dropped: [AtomicU64; 3],
     shutting_down: AtomicBool,
     /// Woken whenever the last open connection ends (graceful shutdown waits on it).
     emptied: Notify,
+}
+
+/// Why a connection could not receive an event (`kanban_events_dropped_total{reason}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// Its broadcast receiver fell behind the channel's capacity (events overwritten).
+    Lagged = 0,
+    /// Its outbound queue stayed full for the send timeout.
+    QueueFull = 1,
+    /// The socket write of a frame did not finish within the send timeout.
+    SendTimeout = 2,
+}
+
+impl Dropped {
+    const ALL: [Dropped; 3] = [Dropped::Lagged, Dropped::QueueFull, Dropped::SendTimeout];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Dropped::Lagged => "lagged",
+            Dropped::QueueFull => "queue_full",
+            Dropped::SendTimeout => "send_timeout",
+        }
+    }
+}
+
+/// The hub's counters since start, read by the metrics exposition at scrape time.
+#[derive(Debug, Clone, Default)]
+pub struct HubCounters {
+    /// Open connections (registered sessions).
+    pub connections: usize,
+    /// Accepted handshakes.
+    pub accepted: u64,
+    /// Frames sent on all sockets.
+    pub messages_sent: u64,
+    /// Server-side closes by close code.
+    pub closed: BTreeMap<u16, u64>,
+    /// Published events by name.
+    pub published: BTreeMap<String, u64>,
+    /// Events not received, by reason (every reason listed, zeros included).
+    pub dropped: Vec<(&'static str, u64)>,
 }
 
 /// Cheap, cloneable handle to the hub.
@@ -248,6 +292,8 @@ impl Hub {
                 messages_sent: AtomicU64::new(0),
                 accepted: AtomicU64::new(0),
                 closed: Mutex::new(BTreeMap::new()),
+                published: Mutex::new(BTreeMap::new()),
+                dropped: Default::default(),
                 shutting_down: AtomicBool::new(false),
                 emptied: Notify::new(),
             }),
@@ -322,6 +368,24 @@ impl Hub {
     /// Server-side closes so far, by close code.
     pub fn closed_by_code(&self) -> BTreeMap<u16, u64> {
         lock(&self.inner.closed).clone()
+    }
+
+    /// Count `n` events a connection could not receive.
+    pub fn count_dropped(&self, reason: Dropped, n: u64) {
+        self.inner.dropped[reason as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Every counter of the hub, for the metrics exposition.
+    pub fn counters(&self) -> HubCounters {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        HubCounters {
+            connections: lock(&self.inner.conns).len(),
+            accepted: load(&self.inner.accepted),
+            messages_sent: load(&self.inner.messages_sent),
+            closed: self.closed_by_code(),
+            published: lock(&self.inner.published).clone(),
+            dropped: Dropped::ALL.iter().map(|r| (r.label(), load(&self.inner.dropped[*r as usize]))).collect(),
+        }
     }
 
     fn connections(&self) -> Vec<Arc<Conn>> {
@@ -403,6 +467,17 @@ impl EventSink for Hub {
     fn publish(&self, events: Vec<BoardEvent>) {
         let frames: Vec<(bool, Arc<Frame>)> =
             events.iter().map(|e| (e.event == "board_created", Arc::new(Frame::from_event(e)))).collect();
+        {
+            let mut published = lock(&self.inner.published);
+            for e in &events {
+                match published.get_mut(e.event.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        published.insert(e.event.clone(), 1);
+                    }
+                }
+            }
+        }
         let channels = lock(&self.inner.channels);
         for (all_only, frame) in frames {
             if !all_only && let Some(tx) = channels.get(&Topic::Board(frame.board_id)) {

@@ -18,7 +18,8 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use super::hub::{
-    Admission, CloseCmd, Conn, HEARTBEAT_TIMEOUT, Hub, Outgoing, Registration, Subscription, Subscriptions, Topic,
+    Admission, CloseCmd, Conn, Dropped, HEARTBEAT_TIMEOUT, Hub, Outgoing, Registration, Subscription, Subscriptions,
+    Topic,
 };
 use super::protocol::{self, ClientMessage, ResyncReason};
 use crate::db;
@@ -118,6 +119,7 @@ impl Session {
             }
             Ok(Err(_)) => false,
             Err(_) => {
+                self.hub.count_dropped(Dropped::SendTimeout, 1);
                 // The frame stays in the write buffer ahead of anything sent later (the resync), so
                 // it counts as delivered.
                 if let Some((board, seq)) = board_seq {
@@ -258,8 +260,12 @@ impl Session {
 
     fn follow_all(&mut self, subscription: Subscription) {
         self.conn.set_subscriptions(Subscriptions { all_boards: true, ..Default::default() });
-        let forwarder =
-            Forwarder { conn: self.conn.clone(), db: self.db.clone(), send_timeout: self.settings.send_timeout };
+        let forwarder = Forwarder {
+            conn: self.conn.clone(),
+            hub: self.hub.clone(),
+            db: self.db.clone(),
+            send_timeout: self.settings.send_timeout,
+        };
         self.forwarders.insert(Topic::All, tokio::spawn(forwarder.all(subscription)));
     }
 
@@ -269,8 +275,12 @@ impl Session {
         subs.boards.insert(board_id);
         self.conn.set_subscriptions(subs);
         self.delivered.insert(board_id, since.unwrap_or(last_seq).min(last_seq));
-        let forwarder =
-            Forwarder { conn: self.conn.clone(), db: self.db.clone(), send_timeout: self.settings.send_timeout };
+        let forwarder = Forwarder {
+            conn: self.conn.clone(),
+            hub: self.hub.clone(),
+            db: self.db.clone(),
+            send_timeout: self.settings.send_timeout,
+        };
         let task = tokio::spawn(forwarder.board(board_id, subscription, since, last_seq));
         self.forwarders.insert(Topic::Board(board_id), task);
     }
@@ -305,6 +315,8 @@ impl Session {
 /// Moves one subscription's events into the connection's outbound queue.
 struct Forwarder {
     conn: Arc<Conn>,
+    /// For the dropped-event counters.
+    hub: Hub,
     db: SqlitePool,
     send_timeout: Duration,
 }
@@ -312,7 +324,15 @@ struct Forwarder {
 impl Forwarder {
     /// Queue a frame, waiting at most the send timeout for room.
     async fn push(&self, text: Utf8Bytes, board_seq: Option<(i64, i64)>) -> bool {
-        self.conn.outbound.send_timeout(Outgoing { text, board_seq }, self.send_timeout).await.is_ok()
+        match self.conn.outbound.send_timeout(Outgoing { text, board_seq }, self.send_timeout).await {
+            Ok(()) => true,
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                self.hub.count_dropped(Dropped::QueueFull, 1);
+                false
+            }
+            // The session is over: nothing more to deliver, nothing dropped by a slow client.
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
+        }
     }
 
     async fn all(self, mut sub: Subscription) {
@@ -323,7 +343,8 @@ impl Forwarder {
                         return self.conn.signal(CloseCmd::Lagged { board_id: None, last_seq: None });
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    self.hub.count_dropped(Dropped::Lagged, missed);
                     return self.conn.signal(CloseCmd::Lagged { board_id: None, last_seq: None });
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
@@ -349,7 +370,8 @@ impl Forwarder {
                     }
                     sent = frame.seq;
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    self.hub.count_dropped(Dropped::Lagged, missed);
                     return self.conn.signal(CloseCmd::Lagged { board_id: Some(board_id), last_seq: Some(sent) });
                 }
                 Err(broadcast::error::RecvError::Closed) => return,

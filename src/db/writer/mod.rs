@@ -149,6 +149,12 @@ impl WriterHandle {
         self.stats.snapshot()
     }
 
+    /// The batch-size and commit-latency histograms (`kanban_db_writer_batch_size`,
+    /// `kanban_db_writer_commit_seconds`), for the metrics exposition.
+    pub fn histograms(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.stats.histograms()
+    }
+
     /// Start or stop keeping the text of every distinct statement the writer runs (for the
     /// query-plan test).
     pub fn record_sql(&self, on: bool) {
@@ -265,8 +271,8 @@ impl Worker {
         let size = batch.len();
         let outcome = self.execute(batch, &mut finishes, &mut events).await;
         match outcome {
-            Ok(()) => {
-                self.stats.batch_committed(size);
+            Ok(commit) => {
+                self.stats.batch_committed(size, commit);
                 // Publish before answering: a client that has its response and then subscribes
                 // can never be handed an event of a write it already saw complete.
                 if !events.is_empty() {
@@ -290,14 +296,14 @@ impl Worker {
         }
     }
 
-    /// Run the batch in one transaction. A statement error outside a command's own code (BEGIN,
-    /// SAVEPOINT, COMMIT) fails the whole batch.
+    /// Run the batch in one transaction; returns how long its COMMIT took. A statement error
+    /// outside a command's own code (BEGIN, SAVEPOINT, COMMIT) fails the whole batch.
     async fn execute(
         &mut self,
         batch: Vec<Command>,
         finishes: &mut Vec<Finish>,
         events: &mut Vec<BoardEvent>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Duration, sqlx::Error> {
         // If BEGIN fails the commands are dropped unexecuted: their callers get a 500 and nothing
         // was applied. Each boundary between commands is one round trip to SQLite (release or roll
         // back the previous savepoint, open the next), because a round trip costs more here than
@@ -312,8 +318,9 @@ impl Worker {
             previous_ok = Some(ok);
         }
         let commit = if previous_ok == Some(false) { "ROLLBACK TO cmd; COMMIT" } else { "COMMIT" };
+        let committing = Instant::now();
         sqlx::query(commit).execute(&mut self.conn).await?;
-        Ok(())
+        Ok(committing.elapsed())
     }
 
     /// Run one command inside the open savepoint; returns whether it succeeded (its events are

@@ -2,6 +2,10 @@
 //! the write connection starts, counted by SQLite itself (its statement trace), so the figure
 //! includes each statement of a multi-statement query and every trigger program.
 //!
+//! It also keeps the writer's two histograms, commands per committed transaction and COMMIT
+//! latency (`kanban_db_writer_batch_size`, `kanban_db_writer_commit_seconds`), observed by the
+//! writer task and read by the metrics exposition at scrape time.
+//!
 //! This is the only place that calls SQLite's C API directly; it installs and removes one trace
 //! callback and owns nothing else.
 
@@ -11,7 +15,38 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prometheus::core::Collector;
+use prometheus::proto::MetricFamily;
+use prometheus::{Histogram, HistogramOpts};
 use sqlx::SqliteConnection;
+
+/// Batch sizes up to `database.writer_max_batch`'s ceiling (1024).
+const BATCH_SIZE_BUCKETS: [f64; 11] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0];
+/// COMMIT latency: a WAL append is sub-millisecond, an fsync on slow storage tens of milliseconds.
+const COMMIT_SECONDS_BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+/// The writer's histograms (fixed buckets, lock-free observations).
+pub(super) struct Histograms {
+    batch_size: Histogram,
+    commit_seconds: Histogram,
+}
+
+impl Default for Histograms {
+    fn default() -> Self {
+        let histogram = |name: &str, help: &str, buckets: &[f64]| {
+            Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.to_vec()))
+                .expect("a constant name and increasing constant buckets make a valid histogram")
+        };
+        Histograms {
+            batch_size: histogram(
+                "kanban_db_writer_batch_size",
+                "Commands per committed transaction",
+                &BATCH_SIZE_BUCKETS,
+            ),
+            commit_seconds: histogram("kanban_db_writer_commit_seconds", "COMMIT latency", &COMMIT_SECONDS_BUCKETS),
+        }
+    }
+}
 
 /// Running totals, shared by the writer task and its handles.
 #[derive(Default)]
@@ -29,6 +64,7 @@ pub(super) struct Counters {
     /// Inside a storage-full episode: from the first write refused with `SQLITE_FULL` until the
     /// next write that commits. Logged once at each edge, not per request.
     storage_full: AtomicBool,
+    histograms: Histograms,
 }
 
 /// What the writer has done since start (totals; a reader takes differences between two
@@ -73,9 +109,19 @@ impl Counters {
         self.command_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
-    pub(super) fn batch_committed(&self, size: usize) {
+    /// A batch of `size` commands committed; its COMMIT took `commit`.
+    pub(super) fn batch_committed(&self, size: usize, commit: Duration) {
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.max_batch.fetch_max(size as u64, Ordering::Relaxed);
+        self.histograms.batch_size.observe(size as f64);
+        self.histograms.commit_seconds.observe(commit.as_secs_f64());
+    }
+
+    /// The batch-size and commit-latency histograms as metric families.
+    pub(super) fn histograms(&self) -> Vec<MetricFamily> {
+        let mut out = self.histograms.batch_size.collect();
+        out.extend(self.histograms.commit_seconds.collect());
+        out
     }
 
     pub(super) fn record_sql(&self, on: bool) {
