@@ -7,7 +7,9 @@ use sqlx::SqlitePool;
 use crate::auth::AuthContext;
 use crate::config::Config;
 use crate::db::writer::WriterHandle;
+use crate::ops::{Sampler, ShutdownFlag};
 use crate::ratelimit::TrustedProxies;
+use crate::serve::OpenConnections;
 use crate::stats::dragdrop::DragDropMetrics;
 use crate::ws::Hub;
 
@@ -25,4 +27,12 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// Drag-and-drop metrics, in memory since start (`statistics.md` §11).
     pub dragdrop: DragDropMetrics,
+    /// The background resource sampler's samples (health routes read only these).
+    pub sampler: Sampler,
+    /// Set when shutdown begins (`/health/ready` answers 503 from then on).
+    pub shutdown: ShutdownFlag,
+    /// Open HTTP connections, counted by the accept loop.
+    pub open_connections: OpenConnections,
+    /// When the server started (uptime).
+    pub started: std::time::Instant,
 }

@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::OpsAccess;
+use crate::error::ErrorBody;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -59,9 +61,11 @@ async fn status(State(state): State<AppState>) -> axum::Json<StatusInfo> {
 /// Prometheus text exposition of the writer's counters: committed batches, commands, time inside
 /// commands, SQL statements and trigger runs on the write connection, the largest batch and the
 /// queue depth. Differences between two scrapes give batch size, time and statements per command.
-#[utoipa::path(get, path = "/metrics", tag = "service",
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Ops role: public when `ops.token` is empty.
+#[utoipa::path(get, path = "/metrics", tag = "service", security(("bearerAuth" = ["admin"]), ("opsToken" = [])),
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 401, body = ErrorBody)))]
+async fn metrics(State(state): State<AppState>, _ops: OpsAccess) -> impl IntoResponse {
     let s = state.writer.stats();
     let series: [(&str, &str, &str, f64); 7] = [
         ("kanban_db_writer_batches_total", "counter", "Transactions committed by the writer", s.batches as f64),

@@ -8,6 +8,7 @@ mod bulk;
 mod comments;
 mod conventions;
 mod hardening;
+mod health;
 mod history;
 mod metrics;
 mod query_plans;
