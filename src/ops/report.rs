@@ -154,7 +154,7 @@ fn memory_info(s: &Sample, max_rss_mb: f64, connections: Connections) -> MemoryI
 
 /// `memory_info` of the newest sample, if any.
 pub fn current_memory(snapshot: &Snapshot, connections: Connections) -> Option<MemoryInfo> {
-    let max = snapshot.rss_mb().into_iter().fold(0.0, f64::max);
+    let max = snapshot.rss_mb.iter().copied().fold(0.0, f64::max);
     snapshot.latest().map(|s| memory_info(s, max, connections))
 }
 
@@ -203,8 +203,8 @@ pub fn detailed(snapshot: &Snapshot, connections: Connections, threshold_mb: u64
 
 /// `/health/memory` from a snapshot.
 pub fn memory_report(snapshot: &Snapshot, connections: Connections, threshold_mb: u64) -> MemoryReport {
-    let rss = snapshot.rss_mb();
-    let leak = memory::detect_leak(&rss);
+    let rss = &snapshot.rss_mb;
+    let leak = memory::detect_leak(rss);
     MemoryReport {
         current: current_memory(snapshot, connections),
         leak_detection: LeakReport {
@@ -217,7 +217,7 @@ pub fn memory_report(snapshot: &Snapshot, connections: Connections, threshold_mb
         history_count: rss.len(),
         threshold_mb,
         monitoring: snapshot.monitoring,
-        statistics: memory::statistics(&rss).map(|s| MemoryStatisticsReport {
+        statistics: memory::statistics(rss).map(|s| MemoryStatisticsReport {
             min_mb: s.min_mb,
             max_mb: s.max_mb,
             avg_mb: s.avg_mb,
@@ -249,7 +249,7 @@ mod tests {
     }
 
     fn snap(samples: Vec<Sample>, last_error: Option<&str>) -> Snapshot {
-        Snapshot { samples, last_error: last_error.map(str::to_owned), monitoring: true }
+        Snapshot::of(&samples, last_error.map(str::to_owned), true)
     }
 
     const CONNS: Connections = Connections { http: 2, websocket: 3 };

@@ -65,11 +65,13 @@ pub struct SamplerSettings {
     pub data_dir: PathBuf,
 }
 
-/// The retained samples as a request sees them.
+/// The retained samples as a request sees them: the newest in full, the rest as RSS only (a
+/// request copies a few bytes per sample, not every sample).
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    /// Oldest first.
-    pub samples: Vec<Sample>,
+    pub latest: Option<Sample>,
+    /// RSS of every retained sample in MiB, oldest first.
+    pub rss_mb: Vec<f64>,
     /// Why the latest sampling attempt failed, if it did.
     pub last_error: Option<String>,
     /// Whether the sampler thread is running.
@@ -77,13 +79,18 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn latest(&self) -> Option<&Sample> {
-        self.samples.last()
+    /// A snapshot of `samples` (oldest first).
+    pub fn of(samples: &[Sample], last_error: Option<String>, monitoring: bool) -> Snapshot {
+        Snapshot {
+            latest: samples.last().cloned(),
+            rss_mb: samples.iter().map(|s| mib(s.rss_bytes)).collect(),
+            last_error,
+            monitoring,
+        }
     }
 
-    /// RSS of every retained sample in MiB, oldest first.
-    pub fn rss_mb(&self) -> Vec<f64> {
-        self.samples.iter().map(|s| mib(s.rss_bytes)).collect()
+    pub fn latest(&self) -> Option<&Sample> {
+        self.latest.as_ref()
     }
 }
 
@@ -145,7 +152,8 @@ impl Sampler {
     pub fn snapshot(&self) -> Snapshot {
         let h = lock(&self.shared.history);
         Snapshot {
-            samples: h.samples.iter().cloned().collect(),
+            latest: h.samples.back().cloned(),
+            rss_mb: h.samples.iter().map(|s| mib(s.rss_bytes)).collect(),
             last_error: h.last_error.clone(),
             monitoring: self.shared.running.load(Ordering::Relaxed),
         }
