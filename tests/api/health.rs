@@ -122,7 +122,8 @@ async fn the_public_probes_answer_with_their_documented_fields() {
 #[tokio::test]
 async fn the_detailed_report_has_cpu_memory_disk_and_connections() {
     let app = spawn_app().await;
-    let _socket = app.ws("").await;
+    let mut socket = app.ws("").await;
+    socket.next_event("connected").await; // Sent once the hub has registered the socket.
 
     let d = app.get_json("/health/detailed").await;
 
