@@ -26,6 +26,7 @@ use crate::db::writer::{self, WriterHandle, WriterOptions, WriterPause, WriterTa
 use crate::db::{self, OpenError};
 use crate::error::{ApiError, ApiResult};
 use crate::jobs;
+use crate::ops::{Sampler, SamplerSettings, SamplerTask, ShutdownFlag};
 use crate::ratelimit::TrustedProxies;
 use crate::routes;
 use crate::serve::{self, ConnectionLimits, OpenConnections};
@@ -147,6 +148,15 @@ fn connection_limits(config: &Config) -> ConnectionLimits {
     }
 }
 
+fn sampler_settings(config: &Config) -> SamplerSettings {
+    SamplerSettings {
+        interval: Duration::from_secs(config.ops.memory_sample_interval_seconds),
+        kept: config.ops.memory_samples_kept,
+        threshold_mb: config.ops.memory_threshold_mb,
+        data_dir: config.data_dir(),
+    }
+}
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -164,6 +174,8 @@ pub enum StartError {
     Secret(std::io::Error),
     #[error("cannot prepare password hashing: {0}")]
     Passwords(ApiError),
+    #[error("cannot start the resource sampler: {0}")]
+    Sampler(std::io::Error),
 }
 
 /// Take the exclusive lock on `<data dir>/kanban.lock` (released when the file is dropped).
@@ -201,6 +213,8 @@ pub struct Server {
     events: EventsConfig,
     grace: Duration,
     open: OpenConnections,
+    sampler: SamplerTask,
+    shutting_down: ShutdownFlag,
     _lock: File,
 }
 
@@ -240,6 +254,9 @@ impl Server {
         let purge = tokio::spawn(jobs::purge_events_periodically(writer.clone(), events.clone()));
         // Validated with the rest of the configuration, so this parse cannot fail here.
         let proxies = TrustedProxies::new(config.server.trusted_networks().unwrap_or_default());
+        let (sampler, sampler_task) = Sampler::start(sampler_settings(&config)).await.map_err(StartError::Sampler)?;
+        let open = OpenConnections::default();
+        let shutting_down = ShutdownFlag::default();
         let state = AppState {
             db: read,
             writer: writer.clone(),
@@ -249,17 +266,34 @@ impl Server {
             proxies,
             dragdrop: Default::default(),
             metrics: crate::metrics::Metrics::new(),
+            sampler,
+            shutdown: shutting_down.clone(),
+            open_connections: open.clone(),
+            started: std::time::Instant::now(),
         };
         let limits = connection_limits(&state.config);
         let app = cors_layer(&state.config).layer(middleware::from_fn(trim_trailing_slash).layer(build_router(state)));
         let (shutdown, stop_rx) = oneshot::channel::<()>();
-        let open = OpenConnections::default();
         let serving = tokio::spawn(serve::serve(listener, app, limits, open.clone(), async move {
             let _ = stop_rx.await;
         }));
         crate::alloc::release_free_memory();
         tracing::info!(addr = %local, "listening on {local}");
-        Ok(Server { addr: local, shutdown, serving, writer, writer_task, hub, purge, events, grace, open, _lock: lock })
+        Ok(Server {
+            addr: local,
+            shutdown,
+            serving,
+            writer,
+            writer_task,
+            hub,
+            purge,
+            events,
+            grace,
+            open,
+            sampler: sampler_task,
+            shutting_down,
+            _lock: lock,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -308,7 +342,9 @@ impl Server {
     /// Stop accepting, let in-flight requests finish (up to the grace period), then drain the
     /// writer queue, checkpoint the WAL and release the lock.
     pub async fn stop(self) -> Result<(), StartError> {
-        // WebSockets first: refuse new handshakes, close every socket with 1001 (5 s for the close
+        // Readiness first: from here on /health/ready answers 503.
+        self.shutting_down.begin();
+        // WebSockets next: refuse new handshakes, close every socket with 1001 (5 s for the close
         // handshakes), then stop accepting HTTP.
         self.hub.shutdown(Duration::from_secs(5)).await;
         self.purge.abort();
@@ -322,6 +358,7 @@ impl Server {
                 Ok(())
             }
         };
+        self.sampler.stop().await;
         drop(self.writer);
         self.writer_task.shutdown().await;
         served.map_err(StartError::Serve)

@@ -12,6 +12,7 @@
 //! - [`error`]: the one error type and JSON error body.
 //! - [`ws`]: the realtime hub and WebSocket sessions.
 //! - [`stats`]: statistics, flow metrics and history analytics as pure functions.
+//! - [`ops`]: the background resource sampler, memory leak detection and health reports.
 //! - [`alloc`]: the C allocator's process-wide settings.
 //! - [`metrics`]: the Prometheus registry of one server and the `/metrics` exposition.
 
@@ -26,6 +27,7 @@ pub mod error;
 pub mod extract;
 pub mod jobs;
 pub mod metrics;
+pub mod ops;
 pub mod ratelimit;
 pub mod routes;
 pub mod serve;

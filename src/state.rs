@@ -8,7 +8,9 @@ use crate::auth::AuthContext;
 use crate::config::Config;
 use crate::db::writer::WriterHandle;
 use crate::metrics::Metrics;
+use crate::ops::{Sampler, ShutdownFlag};
 use crate::ratelimit::TrustedProxies;
+use crate::serve::OpenConnections;
 use crate::stats::dragdrop::DragDropMetrics;
 use crate::ws::Hub;
 
@@ -28,4 +30,12 @@ pub struct AppState {
     pub dragdrop: DragDropMetrics,
     /// Prometheus metrics of this server (`GET /metrics`).
     pub metrics: Metrics,
+    /// The background resource sampler's samples (health routes read only these).
+    pub sampler: Sampler,
+    /// Set when shutdown begins (`/health/ready` answers 503 from then on).
+    pub shutdown: ShutdownFlag,
+    /// Open HTTP connections, counted by the accept loop.
+    pub open_connections: OpenConnections,
+    /// When the server started (uptime).
+    pub started: std::time::Instant,
 }

@@ -2,9 +2,11 @@
 
 pub mod extractor;
 pub mod jwt;
+pub mod ops;
 pub mod password;
 
 pub use extractor::{AuthUser, Caller};
+pub use ops::OpsAccess;
 
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@ mod bulk;
 mod database;
 mod layers;
 mod logging;
+mod ops;
 mod realtime;
 mod secret;
 mod server;
@@ -29,6 +30,7 @@ pub use auth::{AnonymousRole, AuthConfig, DefaultRole};
 pub use bulk::BulkConfig;
 pub use database::{DatabaseConfig, IdempotencyConfig, Synchronous};
 pub use logging::{LogFormat, LoggingConfig};
+pub use ops::OpsConfig;
 pub use realtime::{EventsConfig, RealtimeConfig};
 pub use secret::Secret;
 pub use server::{CorsConfig, Quota, RateLimitConfig, ServerConfig};
@@ -63,6 +65,7 @@ pub struct Config {
     pub realtime: RealtimeConfig,
     pub events: EventsConfig,
     pub logging: LoggingConfig,
+    pub ops: OpsConfig,
 }
 
 /// Keys whose value is one of a fixed set of strings (checked before deserialising so the
@@ -110,6 +113,10 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("events.retention_days", 1, 365),
     ("events.max_per_board", 100, i64::MAX),
     ("events.purge_interval_minutes", 1, 1440),
+    ("ops.memory_threshold_mb", 1, i64::MAX),
+    ("ops.memory_sample_interval_seconds", 1, 3600),
+    ("ops.memory_samples_kept", 10, 10_000),
+    ("ops.min_free_disk_mb", 0, i64::MAX),
 ];
 
 impl Default for Config {
@@ -205,6 +212,7 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
     config.auth.check()?;
     config.server.check_trusted_proxies()?;
     config.logging.check()?;
+    config.ops.check()?;
     Ok(())
 }
 
@@ -260,6 +268,16 @@ mod tests {
     }
 
     #[test]
+    fn the_ops_token_is_a_secret() {
+        let c = load(None, &[("KANBAN__OPS__TOKEN", "ops-token-0123456789")]).expect("valid");
+        assert_eq!(c.ops.token.expose(), "ops-token-0123456789");
+        assert!(c.to_redacted_toml().contains("token = \"***\""));
+        assert!(!c.to_redacted_toml().contains("ops-token-0123456789"));
+        assert!(!format!("{c:?}").contains("ops-token-0123456789"));
+        assert_eq!(Config::default().ops.min_free_disk_mb, 100);
+    }
+
+    #[test]
     fn invalid_values_name_their_key() {
         type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
         let cases: &[Case] = &[
@@ -277,6 +295,10 @@ mod tests {
             (None, &[("KANBAN__RATE_LIMIT__LOGIN", "0/minute")], "rate_limit.login"),
             (None, &[("KANBAN__RATE_LIMIT__LOGIN", "10/day")], "rate_limit.login"),
             (None, &[("KANBAN__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,nope")], "server.trusted_proxies"),
+            (None, &[("KANBAN__OPS__TOKEN", "too-short")], "ops.token"),
+            (None, &[("KANBAN__OPS__MEMORY_SAMPLES_KEPT", "9")], "ops.memory_samples_kept"),
+            (None, &[("KANBAN__OPS__MEMORY_SAMPLE_INTERVAL_SECONDS", "0")], "ops.memory_sample_interval_seconds"),
+            (None, &[("KANBAN__OPS__MEMORY_THRESHOLD_MB", "0")], "ops.memory_threshold_mb"),
         ];
         for (local, vars, key) in cases {
             let err = load(*local, vars).expect_err("must be rejected");

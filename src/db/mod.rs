@@ -8,6 +8,7 @@ pub mod boards;
 pub mod bulk;
 pub mod comments;
 pub mod events;
+pub mod health;
 pub mod history;
 pub mod idempotency;
 pub mod pinning;

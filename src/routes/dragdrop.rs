@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, OpsAccess};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::{ApiResult, ErrorBody};
@@ -193,10 +193,11 @@ pub struct StatisticsHealth {
     pub drag_drop_metrics: DragDropHealth,
 }
 
-/// Health of the statistics service (ops: public unless an ops token is configured).
+/// Health of the statistics service. Ops role: public when `ops.token` is empty.
 #[utoipa::path(get, path = "/api/statistics/statistics/health", tag = "statistics",
-    responses((status = 200, description = "Statistics health", body = StatisticsHealth)))]
-async fn statistics_health(State(state): State<AppState>) -> axum::Json<StatisticsHealth> {
+    security(("bearerAuth" = ["admin"]), ("opsToken" = [])),
+    responses((status = 200, description = "Statistics health", body = StatisticsHealth), (status = 401, body = ErrorBody)))]
+async fn statistics_health(State(state): State<AppState>, _ops: OpsAccess) -> axum::Json<StatisticsHealth> {
     axum::Json(StatisticsHealth {
         status: "healthy",
         statistics_service: StatisticsService { cache_size: 0, cache_keys: Vec::new(), cache_duration_seconds: 0 },

@@ -7,6 +7,8 @@ pub mod bulk;
 pub mod comments;
 pub mod docs;
 pub mod dragdrop;
+pub mod health;
+pub mod health_api;
 pub mod history;
 pub mod history_stats;
 pub mod openapi;
@@ -41,6 +43,7 @@ use crate::state::AppState;
         (name = "sessions", description = "Anonymous username sessions"),
         (name = "auth", description = "Accounts, tokens and user administration"),
         (name = "realtime", description = "WebSocket board events"),
+        (name = "health", description = "Probes and resource reports for operators"),
     ),
     modifiers(&SecuritySchemes)
 )]
@@ -61,6 +64,13 @@ impl Modify for SecuritySchemes {
                 .into(),
         );
         components.add_security_scheme("bearerAuth", SecurityScheme::Http(bearer));
+        let mut ops = Http::new(HttpAuthScheme::Bearer);
+        ops.description = Some(
+            "The configured ops.token, for the ops routes (health reports, /metrics, /ws/stats, statistics health). \
+             An admin's access token (bearerAuth) is accepted instead. When ops.token is empty these routes are public."
+                .into(),
+        );
+        components.add_security_scheme("opsToken", SecurityScheme::Http(ops));
     }
 }
 
@@ -116,9 +126,11 @@ pub fn api_router(state: &AppState) -> (axum::Router<AppState>, serde_json::Valu
         .merge(limited(bulk::write_router(), &class("bulk", rl.bulk)))
         .merge(limited(sessions::router(), &general))
         .merge(ws::router())
+        .merge(health::router())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let mut doc = serde_json::to_value(&doc).unwrap_or_default();
     openapi::complete(&mut doc, crate::domain::role::Role::for_anonymous(state.config.auth.anonymous_role));
+    health::ops_routes_public(&mut doc, state.config.ops.token.expose().is_empty());
     (router, doc)
 }

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::ApiResult;
+use crate::auth::OpsAccess;
+use crate::error::{ApiResult, ErrorBody};
 use crate::metrics::Sources;
 use crate::state::AppState;
 
@@ -78,9 +79,11 @@ async fn status(State(state): State<AppState>) -> axum::Json<StatusInfo> {
 /// Prometheus text exposition (format 0.0.4) of every metric in `ops.md` §2: HTTP requests and
 /// latency by route template, rate-limit refusals, WebSocket and event counters, read-pool and
 /// writer figures (with the writer's statement and trigger counters), process and build info.
-#[utoipa::path(get, path = "/metrics", tag = "service",
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+/// Ops role: public when `ops.token` is empty.
+#[utoipa::path(get, path = "/metrics", tag = "service", security(("bearerAuth" = ["admin"]), ("opsToken" = [])),
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 401, body = ErrorBody)))]
+async fn metrics(State(state): State<AppState>, _ops: OpsAccess) -> ApiResult<impl IntoResponse> {
     let sources = Sources { writer: &state.writer, hub: &state.hub, read_pool: &state.db };
     let body = state.metrics.render(&sources)?;
     Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body))

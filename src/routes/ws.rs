@@ -14,7 +14,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::auth::extractor::{OptionalUser, bearer_token, resolve_caller};
+use crate::auth::OpsAccess;
+use crate::auth::extractor::{bearer_token, resolve_caller};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -177,10 +178,11 @@ fn session_start(
 }
 
 /// Connection counts and subscriptions; per-connection detail for admins.
-#[utoipa::path(get, path = "/ws/stats", tag = "realtime", responses((status = 200, description = "Connection statistics")))]
-async fn ws_stats(State(state): State<AppState>, OptionalUser(user): OptionalUser) -> axum::Json<Value> {
-    let admin = user.is_some_and(|u| u.role == Role::Admin);
-    axum::Json(state.hub.stats(admin))
+/// Ops role: public when `ops.token` is empty.
+#[utoipa::path(get, path = "/ws/stats", tag = "realtime", security(("bearerAuth" = ["admin"]), ("opsToken" = [])),
+    responses((status = 200, description = "Connection statistics"), (status = 401, body = ErrorBody)))]
+async fn ws_stats(State(state): State<AppState>, ops: OpsAccess) -> axum::Json<Value> {
+    axum::Json(state.hub.stats(ops.admin))
 }
 
 /// Close (4000) connections idle longer than `timeout_seconds` (admin).

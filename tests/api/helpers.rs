@@ -132,6 +132,13 @@ impl TestApp {
         self.server.as_ref().expect("server running")
     }
 
+    /// Begin a graceful stop in a task of its own, so the test can watch the server while it
+    /// shuts down; the task ends when the stop has finished.
+    pub fn stop_in_background(&mut self) -> tokio::task::JoinHandle<()> {
+        let server = self.server.take().expect("server running");
+        tokio::spawn(async move { server.stop().await.expect("server stops cleanly") })
+    }
+
     /// Stop the server gracefully and start a new one on the same database file.
     pub async fn restart(mut self) -> TestApp {
         let server = self.server.take().expect("server running");

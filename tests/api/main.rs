@@ -9,6 +9,7 @@ mod comments;
 mod conventions;
 mod docs;
 mod hardening;
+mod health;
 mod history;
 mod logging;
 mod metrics;

@@ -405,7 +405,8 @@ async fn every_statistics_bulk_and_history_stats_route_is_documented_with_roles_
         ("get", "/api/statistics/drag-drop/metrics/all", Some("viewer")),
         ("post", "/api/statistics/drag-drop/metrics/clear", Some("admin")),
         ("post", "/api/statistics/statistics/cache/clear", Some("admin")),
-        ("get", "/api/statistics/statistics/health", None),
+        // Ops role: an admin token or the ops token (public while ops.token is empty).
+        ("get", "/api/statistics/statistics/health", Some("admin")),
         ("post", "/api/bulk/tickets/move", Some("pm")),
         ("post", "/api/bulk/tickets/priority", Some("pm")),
         ("post", "/api/bulk/tickets/assign", Some("pm")),

@@ -1,0 +1,36 @@
+//! The `[ops]` section: the ops token that guards the operator routes, the environment label
+//! shown by `/api/health/`, the resource sampler's interval and history, and the thresholds the
+//! health reports apply; with its typed check.
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+use super::secret::Secret;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsConfig {
+    /// Bearer token for the ops routes; empty: they are public.
+    pub token: Secret,
+    /// Free text shown in `/api/health/` (`server.environment`).
+    pub environment: String,
+    /// Process RSS above this many MiB is reported (`high_memory`) and logged once.
+    pub memory_threshold_mb: u64,
+    /// Seconds between two resource samples.
+    pub memory_sample_interval_seconds: u64,
+    /// Resource samples kept (the leak detection reads the newest 10).
+    pub memory_samples_kept: usize,
+    /// `/health/ready` fails its disk check below this many free MiB on the data directory's filesystem.
+    pub min_free_disk_mb: u64,
+}
+
+impl OpsConfig {
+    /// A configured ops token needs at least 16 characters; empty means the ops routes are public.
+    pub(super) fn check(&self) -> Result<(), ConfigError> {
+        let token = self.token.expose();
+        if !token.is_empty() && token.chars().count() < 16 {
+            return Err(ConfigError::new("ops.token", "must be empty or at least 16 characters"));
+        }
+        Ok(())
+    }
+}
