@@ -13,10 +13,12 @@
 //! - [`ws`]: the realtime hub and WebSocket sessions.
 //! - [`stats`]: statistics, flow metrics and history analytics as pure functions.
 //! - [`alloc`]: the C allocator's process-wide settings.
+//! - [`backup`]: online backups, scheduled backups with rotation, and restore.
 
 pub mod alloc;
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;

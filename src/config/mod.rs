@@ -10,6 +10,7 @@
 //! them `crate::config::…`.
 
 mod auth;
+mod backup;
 mod bulk;
 mod database;
 mod layers;
@@ -26,6 +27,7 @@ use toml::{Table, Value};
 use layers::{merge_env, merge_file, one_line};
 
 pub use auth::{AnonymousRole, AuthConfig, DefaultRole};
+pub use backup::BackupConfig;
 pub use bulk::BulkConfig;
 pub use database::{DatabaseConfig, IdempotencyConfig, Synchronous};
 pub use logging::{LogFormat, LoggingConfig};
@@ -63,6 +65,7 @@ pub struct Config {
     pub realtime: RealtimeConfig,
     pub events: EventsConfig,
     pub logging: LoggingConfig,
+    pub backup: BackupConfig,
 }
 
 /// Keys whose value is one of a fixed set of strings (checked before deserialising so the
@@ -110,6 +113,8 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("events.retention_days", 1, 365),
     ("events.max_per_board", 100, i64::MAX),
     ("events.purge_interval_minutes", 1, 1440),
+    ("backup.interval_hours", 1, 720),
+    ("backup.keep", 1, 100),
 ];
 
 impl Default for Config {
@@ -155,6 +160,11 @@ impl Config {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         }
+    }
+
+    /// The backup directory: `backup.dir`, or `<data dir>/backups` when it is empty.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup.resolved_dir(&self.data_dir())
     }
 
     /// The effective configuration as TOML, with secrets shown as `"***"`.
@@ -230,6 +240,9 @@ mod tests {
         assert_eq!(c.database.synchronous, Synchronous::Full);
         assert_eq!(c.database.writer_queue_wait_ms, 5000);
         assert_eq!(c.auth.anonymous_role, AnonymousRole::None);
+        assert!(c.backup.enabled && c.backup.compress);
+        assert_eq!((c.backup.interval_hours, c.backup.keep), (24, 3));
+        assert_eq!(c.backup_dir(), PathBuf::from("./data/backups"));
     }
 
     #[test]
@@ -277,6 +290,8 @@ mod tests {
             (None, &[("KANBAN__RATE_LIMIT__LOGIN", "0/minute")], "rate_limit.login"),
             (None, &[("KANBAN__RATE_LIMIT__LOGIN", "10/day")], "rate_limit.login"),
             (None, &[("KANBAN__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,nope")], "server.trusted_proxies"),
+            (None, &[("KANBAN__BACKUP__KEEP", "0")], "backup.keep"),
+            (None, &[("KANBAN__BACKUP__INTERVAL_HOURS", "721")], "backup.interval_hours"),
         ];
         for (local, vars, key) in cases {
             let err = load(*local, vars).expect_err("must be rejected");

@@ -4,6 +4,7 @@
 //! pool and return domain types; sqlx errors end here (as `ApiError::Internal`) and "not found"
 //! becomes `ApiError::NotFound`, so handlers never see sqlx.
 
+pub mod backup;
 pub mod boards;
 pub mod bulk;
 pub mod comments;
