@@ -21,6 +21,8 @@ use tower_http::timeout::RequestBodyDeadlineLayer;
 use crate::auth::AuthContext;
 use crate::auth::jwt::{JwtKeys, load_or_create_secret};
 use crate::auth::password::PasswordHasherPool;
+use crate::backup::BackupError;
+use crate::backup::schedule::{ScheduleSettings, Scheduler};
 use crate::config::{Config, EventsConfig};
 use crate::db::writer::{self, WriterHandle, WriterOptions, WriterPause, WriterTask};
 use crate::db::{self, OpenError};
@@ -162,6 +164,8 @@ fn sampler_settings(config: &Config) -> SamplerSettings {
 pub enum StartError {
     #[error("cannot create data directory {0}: {1}")]
     DataDir(String, std::io::Error),
+    #[error("cannot create backup directory {0}: {1}")]
+    BackupDir(String, std::io::Error),
     #[error("another process holds {0}: is a server already running on this database?")]
     Locked(String),
     #[error(transparent)]
@@ -186,6 +190,15 @@ pub fn lock_data_dir(config: &Config) -> Result<File, StartError> {
     let file = File::create(&path).map_err(|e| StartError::DataDir(path.display().to_string(), e))?;
     file.try_lock().map_err(|_| StartError::Locked(path.display().to_string()))?;
     Ok(file)
+}
+
+/// Create the backup directory when scheduled backups are on (`ops.md` §5 step 3).
+fn create_backup_dir(config: &Config) -> Result<(), StartError> {
+    if !config.backup.enabled {
+        return Ok(());
+    }
+    let dir = config.backup_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| StartError::BackupDir(dir.display().to_string(), e))
 }
 
 /// Token keys (from the configured or persisted secret) and the password hasher.
@@ -215,6 +228,8 @@ pub struct Server {
     open: OpenConnections,
     sampler: SamplerTask,
     shutting_down: ShutdownFlag,
+    backups: Scheduler,
+    read: sqlx::SqlitePool,
     _lock: File,
 }
 
@@ -222,6 +237,7 @@ impl Server {
     /// Open storage (migrating, and seeding a brand-new database), start the writer and listen on
     /// `server.host:server.port` (port 0 picks a free one).
     pub async fn start(config: Config) -> Result<Server, StartError> {
+        create_backup_dir(&config)?;
         let lock = lock_data_dir(&config)?;
         let mut conn = db::open_writer(&config.database).await?;
         let is_new = db::migrate(&mut conn).await?;
@@ -252,13 +268,18 @@ impl Server {
         let auth = auth_context(&config).await?;
         let events = config.events.clone();
         let purge = tokio::spawn(jobs::purge_events_periodically(writer.clone(), events.clone()));
+        let backups = Scheduler::spawn(ScheduleSettings {
+            database: config.database.clone(),
+            backup: config.backup.clone(),
+            dir: config.backup_dir(),
+        });
         // Validated with the rest of the configuration, so this parse cannot fail here.
         let proxies = TrustedProxies::new(config.server.trusted_networks().unwrap_or_default());
         let (sampler, sampler_task) = Sampler::start(sampler_settings(&config)).await.map_err(StartError::Sampler)?;
         let open = OpenConnections::default();
         let shutting_down = ShutdownFlag::default();
         let state = AppState {
-            db: read,
+            db: read.clone(),
             writer: writer.clone(),
             config: Arc::new(config),
             auth,
@@ -292,6 +313,8 @@ impl Server {
             open,
             sampler: sampler_task,
             shutting_down,
+            backups,
+            read,
             _lock: lock,
         })
     }
@@ -339,6 +362,16 @@ impl Server {
         jobs::purge_events(&self.writer, &self.events).await
     }
 
+    /// Test hook: take a scheduled backup now (rotation included), as the `backup.interval_hours`
+    /// timer would. The future does not borrow the server; it resolves with the new file, or
+    /// `Cancelled` when the server stops first.
+    #[doc(hidden)]
+    pub fn run_scheduled_backup(
+        &self,
+    ) -> impl std::future::Future<Output = Result<std::path::PathBuf, BackupError>> + Send + 'static {
+        self.backups.run_now()
+    }
+
     /// Stop accepting, let in-flight requests finish (up to the grace period), then drain the
     /// writer queue, checkpoint the WAL and release the lock.
     pub async fn stop(self) -> Result<(), StartError> {
@@ -348,6 +381,8 @@ impl Server {
         // handshakes), then stop accepting HTTP.
         self.hub.shutdown(Duration::from_secs(5)).await;
         self.purge.abort();
+        // A running backup gives up and deletes its temporary file.
+        self.backups.stop().await;
         let _ = self.shutdown.send(());
         let mut serving = self.serving;
         let served = match tokio::time::timeout(self.grace, &mut serving).await {
@@ -361,6 +396,10 @@ impl Server {
         self.sampler.stop().await;
         drop(self.writer);
         self.writer_task.shutdown().await;
+        // Read connections close last; an aborted request may still hold one, so bounded.
+        if tokio::time::timeout(Duration::from_secs(2), self.read.close()).await.is_err() {
+            tracing::warn!("read connections still in use at shutdown");
+        }
         served.map_err(StartError::Serve)
     }
 }

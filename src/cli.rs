@@ -1,4 +1,4 @@
-//! Command line: `agent-kanban [--config-dir DIR] [serve|migrate|check-config|create-admin]`.
+//! Command line: `agent-kanban [--config-dir DIR] [serve|migrate|backup|restore|check-config|create-admin]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::app::{Server, StartError, lock_data_dir};
+use crate::backup::{self, BackupRequest, StopSignal};
 use crate::config::Config;
 use crate::db;
 use crate::db::users::NewUser;
 use crate::domain::time::now_string;
 use crate::domain::user::Registration;
+use crate::shutdown::Signals;
 
 #[derive(Debug, Parser)]
 #[command(name = "agent-kanban", version, about = "Kanban board server: REST API over SQLite")]
@@ -32,6 +34,23 @@ pub enum Command {
     CheckConfig,
     /// Create an admin account (for headless set-up or with registration disabled).
     CreateAdmin(CreateAdmin),
+    /// Write an online, consistent copy of the database (works while the server runs).
+    Backup(BackupArgs),
+    /// Verify a backup and install it as the database (the server must be stopped).
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The file to create (gzip when it ends in `.gz`); it must not exist.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// A backup written by `backup` or the scheduled backups (`.db` or `.db.gz`).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,14 +102,28 @@ pub async fn create_admin(config: Config, args: CreateAdmin) -> ExitCode {
     }
 }
 
-/// Run `serve` until a shutdown signal; exit 1 on a fatal error.
+/// Run `serve` until a shutdown signal; exit 1 on a fatal error, or at once on a second signal.
 pub async fn serve(config: Config) -> ExitCode {
+    // Listening before start, so a signal during start-up is not lost (nor kills the process).
+    let mut signals = match Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot listen for shutdown signals: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let server = match Server::start(config).await {
         Ok(s) => s,
         Err(e) => return fatal(&e),
     };
-    crate::shutdown::signal().await;
+    signals.recv().await;
     tracing::info!("shutdown signal received; draining");
+    tokio::spawn(async move {
+        signals.recv().await;
+        tracing::error!("second shutdown signal received; exiting immediately");
+        eprintln!("error: second shutdown signal received; exiting immediately");
+        std::process::exit(1);
+    });
     match server.stop().await {
         Ok(()) => {
             tracing::info!("stopped cleanly");
@@ -133,4 +166,48 @@ pub async fn migrate(config: Config) -> ExitCode {
 
 async fn applied_versions(conn: &mut sqlx::SqliteConnection) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1 ORDER BY version").fetch_all(conn).await
+}
+
+/// `backup --out FILE`: an online backup, gzip when FILE ends in `.gz`; exit 1 when FILE exists
+/// or the backup fails (a signal meanwhile cancels it and removes its temporary file).
+pub async fn backup(config: Config, args: BackupArgs) -> ExitCode {
+    let (stop_tx, stop) = StopSignal::new();
+    let mut signals = Signals::new().ok();
+    let watcher = tokio::spawn(async move {
+        if let Some(s) = signals.as_mut() {
+            s.recv().await;
+            stop_tx.send_replace(true);
+        }
+    });
+    let req = BackupRequest { database: &config.database, out: &args.out, compress: backup::is_gz(&args.out) };
+    let result = backup::create(req, &stop).await;
+    watcher.abort();
+    match result {
+        Ok(bytes) => {
+            println!("backup written to {} ({bytes} bytes)", args.out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `restore FILE`: verify FILE and install it (`ops.md` §7); exit 1, changing nothing, when the
+/// server runs or FILE fails a check.
+pub async fn restore(config: Config, args: RestoreArgs) -> ExitCode {
+    match backup::restore::restore(&config, &args.file).await {
+        Ok(done) => {
+            println!("restored {} into {}", args.file.display(), done.database.display());
+            if let Some(previous) = done.previous {
+                println!("the previous database was moved to {}", previous.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -15,10 +15,12 @@
 //! - [`ops`]: the background resource sampler, memory leak detection and health reports.
 //! - [`alloc`]: the C allocator's process-wide settings.
 //! - [`metrics`]: the Prometheus registry of one server and the `/metrics` exposition.
+//! - [`backup`]: online backups, scheduled backups with rotation, and restore.
 
 pub mod alloc;
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -32,6 +32,8 @@ async fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::CreateAdmin(args) => cli::create_admin(config, args).await,
+        Command::Backup(args) => cli::backup(config, args).await,
+        Command::Restore(args) => cli::restore(config, args).await,
         Command::Migrate => {
             agent_kanban::telemetry::init(&config.logging);
             cli::migrate(config).await

@@ -10,6 +10,7 @@
 //! them `crate::config::…`.
 
 mod auth;
+mod backup;
 mod bulk;
 mod database;
 mod layers;
@@ -27,6 +28,7 @@ use toml::{Table, Value};
 use layers::{merge_env, merge_file, one_line};
 
 pub use auth::{AnonymousRole, AuthConfig, DefaultRole};
+pub use backup::BackupConfig;
 pub use bulk::BulkConfig;
 pub use database::{DatabaseConfig, IdempotencyConfig, Synchronous};
 pub use logging::{LogFormat, LoggingConfig};
@@ -66,6 +68,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub logging: LoggingConfig,
     pub ops: OpsConfig,
+    pub backup: BackupConfig,
 }
 
 /// Keys whose value is one of a fixed set of strings (checked before deserialising so the
@@ -117,6 +120,8 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("ops.memory_sample_interval_seconds", 1, 3600),
     ("ops.memory_samples_kept", 10, 10_000),
     ("ops.min_free_disk_mb", 0, i64::MAX),
+    ("backup.interval_hours", 1, 720),
+    ("backup.keep", 1, 100),
 ];
 
 impl Default for Config {
@@ -162,6 +167,11 @@ impl Config {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         }
+    }
+
+    /// The backup directory: `backup.dir`, or `<data dir>/backups` when it is empty.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup.resolved_dir(&self.data_dir())
     }
 
     /// The effective configuration as TOML, with secrets shown as `"***"`.
@@ -238,6 +248,9 @@ mod tests {
         assert_eq!(c.database.synchronous, Synchronous::Full);
         assert_eq!(c.database.writer_queue_wait_ms, 5000);
         assert_eq!(c.auth.anonymous_role, AnonymousRole::None);
+        assert!(c.backup.enabled && c.backup.compress);
+        assert_eq!((c.backup.interval_hours, c.backup.keep), (24, 3));
+        assert_eq!(c.backup_dir(), PathBuf::from("./data/backups"));
     }
 
     #[test]
@@ -299,6 +312,8 @@ mod tests {
             (None, &[("KANBAN__OPS__MEMORY_SAMPLES_KEPT", "9")], "ops.memory_samples_kept"),
             (None, &[("KANBAN__OPS__MEMORY_SAMPLE_INTERVAL_SECONDS", "0")], "ops.memory_sample_interval_seconds"),
             (None, &[("KANBAN__OPS__MEMORY_THRESHOLD_MB", "0")], "ops.memory_threshold_mb"),
+            (None, &[("KANBAN__BACKUP__KEEP", "0")], "backup.keep"),
+            (None, &[("KANBAN__BACKUP__INTERVAL_HOURS", "721")], "backup.interval_hours"),
         ];
         for (local, vars, key) in cases {
             let err = load(*local, vars).expect_err("must be rejected");

@@ -4,6 +4,7 @@
 //! pool and return domain types; sqlx errors end here (as `ApiError::Internal`) and "not found"
 //! becomes `ApiError::NotFound`, so handlers never see sqlx.
 
+pub mod backup;
 pub mod boards;
 pub mod bulk;
 pub mod comments;
@@ -104,10 +105,14 @@ pub async fn migrate(conn: &mut SqliteConnection) -> Result<bool, OpenError> {
     Ok(applied == 0)
 }
 
-/// `PRAGMA quick_check` must answer `ok`.
+/// `PRAGMA quick_check` must answer `ok`; otherwise the error carries every line it reported.
 pub async fn quick_check(conn: &mut SqliteConnection) -> Result<(), OpenError> {
-    let result: String = sqlx::query_scalar("PRAGMA quick_check").fetch_one(&mut *conn).await?;
-    if result == "ok" { Ok(()) } else { Err(OpenError::Check(result)) }
+    // A page too broken to read makes the pragma itself fail (SQLITE_CORRUPT): that is a finding too.
+    let lines: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| OpenError::Check(format!("quick_check failed: {e}")))?;
+    if lines == ["ok"] { Ok(()) } else { Err(OpenError::Check(format!("quick_check reported: {}", lines.join("; ")))) }
 }
 
 /// Insert the welcome board of a brand-new database (no event is logged).

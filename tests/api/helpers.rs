@@ -118,6 +118,11 @@ impl TestApp {
         self.server().purge_events().await.expect("purge runs")
     }
 
+    /// Take a scheduled backup now (as the `backup.interval_hours` timer would), rotation included.
+    pub async fn run_scheduled_backup(&self) -> Result<std::path::PathBuf, agent_kanban::backup::BackupError> {
+        self.server().run_scheduled_backup().await
+    }
+
     /// Open HTTP connections the server holds right now.
     pub fn open_connections(&self) -> usize {
         self.server().open_connections()

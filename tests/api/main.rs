@@ -22,3 +22,7 @@ mod tickets;
 mod access;
 mod auth;
 mod realtime;
+
+mod backup;
+mod binary;
+mod lifecycle;
