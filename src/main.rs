@@ -32,6 +32,8 @@ async fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::CreateAdmin(args) => cli::create_admin(config, args).await,
+        // Stdout carries the protocol: no logging set up.
+        Command::Mcp(args) => cli::mcp_bridge(args).await,
         Command::Migrate => {
             agent_kanban::telemetry::init(&config.logging);
             cli::migrate(config).await

@@ -14,6 +14,7 @@ mod bulk;
 mod database;
 mod layers;
 mod logging;
+mod mcp;
 mod realtime;
 mod secret;
 mod server;
@@ -29,6 +30,7 @@ pub use auth::{AnonymousRole, AuthConfig, DefaultRole};
 pub use bulk::BulkConfig;
 pub use database::{DatabaseConfig, IdempotencyConfig, Synchronous};
 pub use logging::{LogFormat, LoggingConfig};
+pub use mcp::McpConfig;
 pub use realtime::{EventsConfig, RealtimeConfig};
 pub use secret::Secret;
 pub use server::{CorsConfig, Quota, RateLimitConfig, ServerConfig};
@@ -63,6 +65,7 @@ pub struct Config {
     pub realtime: RealtimeConfig,
     pub events: EventsConfig,
     pub logging: LoggingConfig,
+    pub mcp: McpConfig,
 }
 
 /// Keys whose value is one of a fixed set of strings (checked before deserialising so the
