@@ -9,6 +9,7 @@ mod comments;
 mod conventions;
 mod hardening;
 mod history;
+mod mcp;
 mod metrics;
 mod query_plans;
 mod sessions;
