@@ -31,6 +31,14 @@ pub struct BoardArgs {
     pub board_id: i64,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowArgs {
+    pub board_id: i64,
+    /// The window in UTC days, 1..=365 (default 30).
+    pub days: Option<i64>,
+}
+
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListTasksArgs {

@@ -132,6 +132,14 @@ const TOOLS: &[Def] = &[
     ),
     def("update_task_status", "Move task", "Alias of move_task.", Role::Agent, Kind::Idempotent, schema_of::<MoveArgs>),
     def("add_comment", "Add comment", "Comment on a task.", Role::Agent, Kind::Additive, schema_of::<CommentArgs>),
+    def(
+        "get_flow_metrics",
+        "Flow metrics",
+        "A board's lead and cycle time, throughput, WIP, cumulative flow and aging work over the last `days`.",
+        Role::Viewer,
+        Kind::Read,
+        schema_of::<FlowArgs>,
+    ),
 ];
 
 fn to_tool(d: &Def) -> Tool {
@@ -218,6 +226,7 @@ async fn dispatch(c: &Call<'_>) -> ApiResult<Value> {
         "claim_task" | "release_task" => claim_or_release(c).await,
         "move_task" => move_task(c).await,
         "add_comment" => add_comment(c).await,
+        "get_flow_metrics" => flow_metrics(c).await,
         _ => Err(ApiError::internal("tool listed without a body")),
     }
 }
@@ -364,4 +373,15 @@ async fn add_comment(c: &Call<'_>) -> ApiResult<Value> {
     let a = args::parse::<CommentArgs>(c.args)?;
     let keyed = c.keyed(a.idempotency_key)?;
     reply_value(service::comment(c.state, c.caller, keyed, &json!({ "ticket_id": a.task_id, "text": a.text })).await?)
+}
+
+async fn flow_metrics(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<FlowArgs>(c.args)?;
+    let days = a.days.unwrap_or(30);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::field("arguments.days", "out_of_range", "days must be between 1 and 365"));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let metrics = crate::service::statistics::flow(c.state, a.board_id, days, now).await?;
+    serde_json::to_value(metrics).map_err(ApiError::internal)
 }

@@ -123,12 +123,15 @@ async fn initialize_negotiates_and_tools_list_shows_only_the_tools_of_the_caller
     assert_eq!(info.server_info.as_ref().map(|i| i.name.as_str()), Some("agent-kanban"));
     assert!(info.capabilities.resources.as_ref().and_then(|r| r.subscribe).unwrap_or(false));
     let viewer_tools = as_viewer.list_all_tools().await.expect("tools/list");
-    assert_eq!(tool_names(&viewer_tools), ["get_board_state", "get_task", "list_boards", "list_columns", "list_tasks"],);
+    assert_eq!(
+        tool_names(&viewer_tools),
+        ["get_board_state", "get_flow_metrics", "get_task", "list_boards", "list_columns", "list_tasks"],
+    );
     assert!(viewer_tools.iter().all(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true)));
 
     let (as_agent, _) = connect_with(&app, Some(&agent)).await;
     let agent_tools = as_agent.list_all_tools().await.expect("tools/list");
-    assert_eq!(agent_tools.len(), 12);
+    assert_eq!(agent_tools.len(), 13);
     let create = agent_tools.iter().find(|t| t.name == "create_task").expect("create_task");
     let notes = create.annotations.as_ref().expect("annotations");
     assert_eq!(
@@ -206,6 +209,13 @@ async fn every_tool_works_and_its_writes_show_in_rest_history_and_websocket_even
     let next = call_ok(&client, "list_tasks", json!({ "board_id": board_id, "limit": 1, "cursor": "2" })).await;
     assert_eq!(next["items"][0]["title"], "Second");
     assert!(next["next_cursor"].is_null());
+
+    let flow = call_ok(&client, "get_flow_metrics", json!({ "board_id": board_id, "days": 7 })).await;
+    let rest_flow = app.get_json(&format!("/api/statistics/boards/{board_id}/flow?days=7")).await;
+    assert_eq!(
+        flow.as_object().map(|o| o.keys().collect::<Vec<_>>()),
+        rest_flow.as_object().map(|o| o.keys().collect())
+    );
 
     let full = call_ok(&client, "get_task", json!({ "task_id": task })).await;
     assert_eq!(full["comments"][0]["text"], "done");
