@@ -33,6 +33,16 @@ pub struct BoardArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct BulkMoveArgs {
+    /// Distinct task ids (1..`bulk.max_batch_size`), possibly on several boards.
+    pub task_ids: Vec<i64>,
+    /// Resolved against each task's own board.
+    pub column: String,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FlowArgs {
     pub board_id: i64,
     /// The window in UTC days, 1..=365 (default 30).

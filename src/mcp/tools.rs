@@ -133,6 +133,14 @@ const TOOLS: &[Def] = &[
     def("update_task_status", "Move task", "Alias of move_task.", Role::Agent, Kind::Idempotent, schema_of::<MoveArgs>),
     def("add_comment", "Add comment", "Comment on a task.", Role::Agent, Kind::Additive, schema_of::<CommentArgs>),
     def(
+        "bulk_move",
+        "Move many tasks",
+        "Move several tasks to a column in one transaction; per-task results in request order (pm).",
+        Role::Pm,
+        Kind::Idempotent,
+        schema_of::<BulkMoveArgs>,
+    ),
+    def(
         "get_flow_metrics",
         "Flow metrics",
         "A board's lead and cycle time, throughput, WIP, cumulative flow and aging work over the last `days`.",
@@ -227,6 +235,7 @@ async fn dispatch(c: &Call<'_>) -> ApiResult<Value> {
         "move_task" => move_task(c).await,
         "add_comment" => add_comment(c).await,
         "get_flow_metrics" => flow_metrics(c).await,
+        "bulk_move" => bulk_move(c).await,
         _ => Err(ApiError::internal("tool listed without a body")),
     }
 }
@@ -384,4 +393,13 @@ async fn flow_metrics(c: &Call<'_>) -> ApiResult<Value> {
     let now = chrono::Utc::now().timestamp_millis();
     let metrics = crate::service::statistics::flow(c.state, a.board_id, days, now).await?;
     serde_json::to_value(metrics).map_err(ApiError::internal)
+}
+
+async fn bulk_move(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<BulkMoveArgs>(c.args)?;
+    let keyed = c.keyed(a.idempotency_key)?;
+    let body = json!({ "ticket_ids": a.task_ids, "target_column": a.column });
+    let req =
+        crate::domain::bulk::parse_move(&body, c.state.config.bulk.max_batch_size).map_err(ApiError::Validation)?;
+    reply_value(crate::routes::bulk::run_bulk(c.state, c.caller, keyed, req).await?)
 }

@@ -131,7 +131,8 @@ async fn initialize_negotiates_and_tools_list_shows_only_the_tools_of_the_caller
 
     let (as_agent, _) = connect_with(&app, Some(&agent)).await;
     let agent_tools = as_agent.list_all_tools().await.expect("tools/list");
-    assert_eq!(agent_tools.len(), 13);
+    assert_eq!(agent_tools.len(), 13, "every tool but the pm's bulk_move");
+    assert!(agent_tools.iter().all(|t| t.name != "bulk_move"));
     let create = agent_tools.iter().find(|t| t.name == "create_task").expect("create_task");
     let notes = create.annotations.as_ref().expect("annotations");
     assert_eq!(
@@ -343,4 +344,21 @@ async fn status_reports_mcp_and_the_switch_and_origin_check_guard_the_endpoint()
     let off = crate::helpers::spawn_app_with(|c| c.mcp.enabled = false).await;
     assert_eq!(off.get_json("/api/status").await["mcp_available"], false);
     assert_eq!(off.post("/mcp", &json!({})).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bulk_move_moves_many_tasks_in_one_call_like_the_rest_route() {
+    let app = spawn_app().await;
+    let board = app.create_board("B").await;
+    let board_id = id(&board);
+    let ids = [id(&app.create_ticket(board_id, "a").await), id(&app.create_ticket(board_id, "b").await)];
+    let client = connect(&app).await;
+    let column = board["columns"][1].as_str().expect("column").to_owned();
+    let result = call_ok(&client, "bulk_move", json!({ "task_ids": ids, "column": column })).await;
+    assert_eq!(result["successful_moves"], 2, "{result}");
+    for t in ids {
+        assert_eq!(app.get_json(&format!("/api/tickets/{t}")).await["current_column"], column.as_str());
+    }
+    call_err(&client, "bulk_move", json!({ "task_ids": [], "column": column }), "VALIDATION_ERROR").await;
+    client.cancel().await.ok();
 }
