@@ -150,13 +150,33 @@ const TOOLS: &[Def] = &[
     ),
 ];
 
+/// The output schema of the tools that return one entity: the entity's schema as REST documents it
+/// (utoipa, from the same Rust type).
+fn output_schema(name: &str) -> Option<Arc<JsonObject>> {
+    let schema = match canonical(name) {
+        "create_task" | "edit_task" | "claim_task" | "release_task" | "move_task" => {
+            <crate::domain::ticket::Ticket as utoipa::PartialSchema>::schema()
+        }
+        "add_comment" => <crate::domain::comment::Comment as utoipa::PartialSchema>::schema(),
+        _ => return None,
+    };
+    match serde_json::to_value(schema) {
+        Ok(Value::Object(map)) => Some(Arc::new(map)),
+        _ => None,
+    }
+}
+
 fn to_tool(d: &Def) -> Tool {
     let annotations = ToolAnnotations::with_title(d.title)
         .read_only(d.kind == Kind::Read)
         .destructive(false)
         .idempotent(d.kind != Kind::Additive)
         .open_world(false);
-    Tool::new(d.name, d.description, (d.input)()).with_title(d.title).with_annotations(annotations)
+    let tool = Tool::new(d.name, d.description, (d.input)()).with_title(d.title).with_annotations(annotations);
+    match output_schema(d.name) {
+        Some(schema) => tool.with_raw_output_schema(schema),
+        None => tool,
+    }
 }
 
 /// The tools `caller` may call.

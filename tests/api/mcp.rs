@@ -140,6 +140,8 @@ async fn initialize_negotiates_and_tools_list_shows_only_the_tools_of_the_caller
         (Some(false), Some(false), Some(false))
     );
     assert_eq!(create.input_schema["properties"]["title"]["type"], "string");
+    let output = create.output_schema.as_ref().expect("create_task's output schema");
+    assert!(output["properties"]["version"].is_object(), "{output:?}");
 
     // A viewer calling a write is refused with a tool error naming the role; nothing is written.
     let board = id(&app.create_board("B").await);
