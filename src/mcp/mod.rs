@@ -17,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::extractor::{bearer_token, verify_bearer};
@@ -36,7 +37,8 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
         .disable_allowed_origins()
-        .with_max_request_body_bytes(state.config.server.body_limit_bytes);
+        .with_max_request_body_bytes(state.config.server.body_limit_bytes)
+        .with_cancellation_token(cancel_on_shutdown(state));
     let for_sessions = state.clone();
     let service = StreamableHttpService::new(
         move || Ok(KanbanMcp::new(for_sessions.clone())),
@@ -44,6 +46,23 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         config,
     );
     OpenApiRouter::new().nest_service("/mcp", service).layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+}
+
+/// A token cancelled once the server begins to stop (the hub's shutdown flag, which `stop` sets
+/// first), so open sessions and their SSE streams end instead of holding the graceful drain for
+/// its whole grace period.
+fn cancel_on_shutdown(state: &AppState) -> CancellationToken {
+    let token = CancellationToken::new();
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else { return token };
+    let (hub, cancel) = (state.hub.clone(), token.clone());
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+        while !hub.is_shutting_down() {
+            tick.tick().await;
+        }
+        cancel.cancel();
+    });
+    token
 }
 
 /// Before rmcp sees a request: refuse a foreign `Origin` (403 `ORIGIN_NOT_ALLOWED`) and a bad

@@ -364,3 +364,14 @@ async fn bulk_move_moves_many_tasks_in_one_call_like_the_rest_route() {
     call_err(&client, "bulk_move", json!({ "task_ids": [], "column": column }), "VALIDATION_ERROR").await;
     client.cancel().await.ok();
 }
+
+#[tokio::test]
+async fn an_open_mcp_session_does_not_hold_up_a_graceful_stop() {
+    let app = spawn_app().await;
+    let client = connect(&app).await;
+    call_ok(&client, "list_boards", json!({})).await;
+    let started = std::time::Instant::now();
+    let _app = tokio::time::timeout(LIMIT, app.restart()).await.expect("stopped in time");
+    assert!(started.elapsed() < Duration::from_secs(5), "stop took {:?}", started.elapsed());
+    drop(client);
+}
