@@ -375,3 +375,25 @@ async fn an_open_mcp_session_does_not_hold_up_a_graceful_stop() {
     assert!(started.elapsed() < Duration::from_secs(5), "stop took {:?}", started.elapsed());
     drop(client);
 }
+
+#[tokio::test]
+async fn mcp_requests_spend_the_general_rate_limit() {
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.rate_limit.enabled = true;
+        c.rate_limit.general = "2/hour".parse().expect("quota");
+    })
+    .await;
+    let ping = || {
+        app.client
+            .post(app.url("/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }))
+    };
+    for _ in 0..2 {
+        assert_ne!(ping().send().await.expect("POST /mcp").status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let limited = ping().send().await.expect("POST /mcp");
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = limited.json().await.expect("error body");
+    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+}
