@@ -1,4 +1,4 @@
-//! Command line: `agent-kanban [--config-dir DIR] [serve|migrate|backup|restore|check-config|create-admin]`.
+//! Command line: `agent-kanban [--config-dir DIR] [serve|migrate|backup|restore|check-config|create-admin|mcp]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +38,8 @@ pub enum Command {
     Backup(BackupArgs),
     /// Verify a backup and install it as the database (the server must be stopped).
     Restore(RestoreArgs),
+    /// Relay MCP over stdio to a running server's `/mcp` endpoint (for stdio-only MCP clients).
+    Mcp(McpBridge),
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +53,27 @@ pub struct BackupArgs {
 pub struct RestoreArgs {
     /// A backup written by `backup` or the scheduled backups (`.db` or `.db.gz`).
     pub file: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct McpBridge {
+    /// The server's MCP endpoint, e.g. `http://127.0.0.1:8000/mcp`.
+    #[arg(long)]
+    pub url: String,
+    /// An access token, sent as `Authorization: Bearer <token>` (default: the anonymous role).
+    #[arg(long, env = "KANBAN_MCP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// Run the stdio bridge; exit 1 when the relay fails.
+pub async fn mcp_bridge(args: McpBridge) -> ExitCode {
+    match crate::mcp::bridge::run(&args.url, args.token).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -122,7 +122,27 @@ impl ApiError {
         }
     }
 
-    fn public_message(&self) -> String {
+    /// The standard error body for this error, under `error_id`.
+    pub fn body(&self, error_id: String) -> ErrorBody {
+        let message = self.public_message();
+        let validation_errors = match self {
+            Self::Validation(errors) => Some(errors.clone()),
+            _ => None,
+        };
+        ErrorBody {
+            detail: message.clone(),
+            error: ErrorInfo {
+                code: self.code().to_owned(),
+                message,
+                error_id,
+                timestamp: now_string(),
+                validation_errors,
+            },
+        }
+    }
+
+    /// The message clients see (internal causes are replaced by a generic text).
+    pub fn public_message(&self) -> String {
         match self {
             Self::Internal(_) => "An unexpected error occurred".to_owned(),
             other => other.to_string(),
@@ -171,21 +191,7 @@ impl IntoResponse for ApiError {
         if let Self::Internal(cause) = &self {
             tracing::error!(%error_id, cause = %cause, "request failed");
         }
-        let message = self.public_message();
-        let validation_errors = match &self {
-            Self::Validation(errors) => Some(errors.clone()),
-            _ => None,
-        };
-        let body = ErrorBody {
-            detail: message.clone(),
-            error: ErrorInfo {
-                code: self.code().to_owned(),
-                message,
-                error_id,
-                timestamp: now_string(),
-                validation_errors,
-            },
-        };
+        let body = self.body(error_id);
         let mut resp = (status, axum::Json(body)).into_response();
         let headers = resp.headers_mut();
         match status {

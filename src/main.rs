@@ -34,6 +34,8 @@ async fn run() -> ExitCode {
         Command::CreateAdmin(args) => cli::create_admin(config, args).await,
         Command::Backup(args) => cli::backup(config, args).await,
         Command::Restore(args) => cli::restore(config, args).await,
+        // Stdout carries the protocol: no logging set up.
+        Command::Mcp(args) => cli::mcp_bridge(args).await,
         Command::Migrate => {
             agent_kanban::telemetry::init(&config.logging);
             cli::migrate(config).await

@@ -23,6 +23,11 @@ pub fn init(cfg: &LoggingConfig) {
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new(&cfg.level));
+    // rmcp's HTTP server logs MCP session ids, which are bearer-like secrets of a session.
+    let filter = match "rmcp::transport::streamable_http_server=off".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true).with_timer(UtcMillis);
     let result = match cfg.format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),

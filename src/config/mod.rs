@@ -15,6 +15,7 @@ mod bulk;
 mod database;
 mod layers;
 mod logging;
+mod mcp;
 mod ops;
 mod realtime;
 mod secret;
@@ -32,6 +33,7 @@ pub use backup::BackupConfig;
 pub use bulk::BulkConfig;
 pub use database::{DatabaseConfig, IdempotencyConfig, Synchronous};
 pub use logging::{LogFormat, LoggingConfig};
+pub use mcp::McpConfig;
 pub use ops::OpsConfig;
 pub use realtime::{EventsConfig, RealtimeConfig};
 pub use secret::Secret;
@@ -69,6 +71,7 @@ pub struct Config {
     pub logging: LoggingConfig,
     pub ops: OpsConfig,
     pub backup: BackupConfig,
+    pub mcp: McpConfig,
 }
 
 /// Keys whose value is one of a fixed set of strings (checked before deserialising so the

@@ -153,6 +153,17 @@ pub async fn list(
     page: i64,
     page_size: i64,
 ) -> ApiResult<(Vec<Ticket>, i64)> {
+    list_range(pool, filter, sort, (page - 1).saturating_mul(page_size), page_size).await
+}
+
+/// Up to `limit` matching tickets from row `offset`, and the total count.
+pub async fn list_range(
+    pool: &SqlitePool,
+    filter: &TicketFilter,
+    sort: (SortKey, bool),
+    offset: i64,
+    limit: i64,
+) -> ApiResult<(Vec<Ticket>, i64)> {
     let count_sql = sqlx::AssertSqlSafe(format!("SELECT count(*) FROM tickets {FILTER}"));
     let (total,): (i64,) = bind_filter(sqlx::query_as(count_sql), filter).fetch_one(pool).await?;
     let direction = if sort.1 { "DESC" } else { "ASC" };
@@ -161,11 +172,7 @@ pub async fn list(
         "SELECT * FROM tickets {FILTER} ORDER BY {} {direction}, id ASC LIMIT ?11 OFFSET ?12",
         sort.0.column()
     ));
-    let rows = bind_filter(sqlx::query_as::<_, Ticket>(sql), filter)
-        .bind(page_size)
-        .bind((page - 1).saturating_mul(page_size))
-        .fetch_all(pool)
-        .await?;
+    let rows = bind_filter(sqlx::query_as::<_, Ticket>(sql), filter).bind(limit).bind(offset).fetch_all(pool).await?;
     Ok((rows, total))
 }
 

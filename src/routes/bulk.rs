@@ -213,17 +213,11 @@ fn board_outcomes(results: &[ItemResult]) -> Vec<(i64, bool)> {
 }
 
 /// A bulk request through the writer (one command), with idempotency; a bulk move that ran
-/// (not a replay) is recorded in the drag-drop metrics once per board involved.
-async fn run_bulk(
-    state: &AppState,
-    caller: &Caller,
-    key: IdempotencyKey,
-    body: &JsonBody,
-    req: BulkRequest,
-) -> ApiResult<Reply> {
+/// (not a replay) is recorded in the drag-drop metrics once per board involved. Also the body of
+/// the MCP `bulk_move` tool.
+pub async fn run_bulk(state: &AppState, caller: &Caller, keyed: Option<Keyed>, req: BulkRequest) -> ApiResult<Reply> {
     let started = Instant::now();
     let changed_by = caller.changed_by(None);
-    let keyed = Keyed::new(caller, key.0, &body.raw);
     let (ran_tx, ran_rx) = oneshot::channel::<(Vec<(i64, bool)>, f64, String)>();
     let reply = run_write(state, keyed, move |conn, ctx| {
         Box::pin(async move {
@@ -264,7 +258,7 @@ async fn bulk_move(
 ) -> ApiResult<Reply> {
     caller.require(Role::Pm)?;
     let req = bulk::parse_move(&body.value, max_batch(&state)).map_err(ApiError::Validation)?;
-    run_bulk(&state, &caller, key, &body, req).await
+    run_bulk(&state, &caller, Keyed::new(&caller, key.0, &body.raw), req).await
 }
 
 /// Set the priority of many tickets (pm). Honours `Idempotency-Key`; rate class `bulk`.
@@ -283,7 +277,7 @@ async fn bulk_priority(
 ) -> ApiResult<Reply> {
     caller.require(Role::Pm)?;
     let req = bulk::parse_priority(&body.value, max_batch(&state)).map_err(ApiError::Validation)?;
-    run_bulk(&state, &caller, key, &body, req).await
+    run_bulk(&state, &caller, Keyed::new(&caller, key.0, &body.raw), req).await
 }
 
 /// Assign (or unassign) many tickets (pm), bypassing claim rules. Honours `Idempotency-Key`;
@@ -303,7 +297,7 @@ async fn bulk_assign(
 ) -> ApiResult<Reply> {
     caller.require(Role::Pm)?;
     let req = bulk::parse_assign(&body.value, max_batch(&state)).map_err(ApiError::Validation)?;
-    run_bulk(&state, &caller, key, &body, req).await
+    run_bulk(&state, &caller, Keyed::new(&caller, key.0, &body.raw), req).await
 }
 
 #[derive(Serialize, ToSchema)]

@@ -7,7 +7,7 @@ use utoipa_axum::routes;
 use crate::auth::Caller;
 use crate::db;
 use crate::db::comments::CommentActor;
-use crate::domain::comment::{Comment, NewComment, parse_comment_text};
+use crate::domain::comment::{Comment, parse_comment_text};
 use crate::domain::role::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{CommentId, IdempotencyKey, JsonBody, TicketId};
@@ -43,18 +43,8 @@ async fn create_comment(
     IdempotencyKey(key): IdempotencyKey,
     body: JsonBody,
 ) -> ApiResult<Reply> {
-    caller.require(Role::Agent)?;
-    let new = NewComment::parse(&body.value).map_err(ApiError::Validation)?;
-    let author = caller.username().or(new.author.as_deref()).unwrap_or(caller.actor_name()).to_owned();
     let keyed = Keyed::new(&caller, key, &body.raw);
-    run_write(&state, keyed, move |conn, ctx| {
-        Box::pin(async move {
-            let comment = db::comments::create(conn, ctx, new.ticket_id, &new.text, &author).await?;
-            let id = comment.id;
-            Reply::created(comment, format!("/api/comments/{id}"))
-        })
-    })
-    .await
+    crate::service::tickets::comment(&state, &caller, keyed, &body.value).await
 }
 
 /// Edit a comment's text (its author, or pm).

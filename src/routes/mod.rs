@@ -127,6 +127,7 @@ pub fn api_router(state: &AppState) -> (axum::Router<AppState>, serde_json::Valu
         .merge(limited(sessions::router(), &general))
         .merge(ws::router())
         .merge(health::router())
+        .merge(limited(crate::mcp::router(state), &general))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let mut doc = serde_json::to_value(&doc).unwrap_or_default();

@@ -47,6 +47,8 @@ pub struct StatusInfo {
     cors_origins: Vec<String>,
     websocket_available: bool,
     socketio_available: bool,
+    /// The MCP endpoint (`/mcp`) is served (`mcp.enabled`).
+    mcp_available: bool,
     endpoints: Endpoints,
 }
 
@@ -72,6 +74,7 @@ async fn status(State(state): State<AppState>) -> axum::Json<StatusInfo> {
         cors_origins: state.config.cors.allowed_origins.clone(),
         websocket_available: true,
         socketio_available: false,
+        mcp_available: state.config.mcp.enabled,
         endpoints: Endpoints { boards: "/api/boards/", tickets: "/api/tickets/", websocket: "/ws/connect" },
     })
 }

@@ -15,12 +15,13 @@ use crate::domain::columns::{invalid_column_message, resolve};
 use crate::domain::role::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{BoardId, QueryParams, TicketId};
+use crate::service::statistics::board_history;
 use crate::state::AppState;
 use crate::stats::board::{
     BoardStatistics, ColumnReport, RealtimeColors, TicketColors, TicketInput, TicketStatistics, board_statistics,
     column_report, column_times, realtime_colors, ticket_colors, ticket_statistics,
 };
-use crate::stats::flow::{FlowInput, FlowMetrics, flow_metrics};
+use crate::stats::flow::FlowMetrics;
 use crate::stats::performance::{Performance, performance};
 use crate::stats::timeline::track;
 use crate::stats::{BoardFacts, Ms, TicketFacts};
@@ -126,19 +127,6 @@ async fn get_board_performance(
     Ok(axum::Json(performance(&board, &cols, &tracked, days, now)))
 }
 
-/// The board, its tickets and its `column` history rows (tickets and history read concurrently).
-async fn board_history(
-    state: &AppState,
-    board_id: i64,
-) -> ApiResult<(BoardFacts, Vec<TicketFacts>, Vec<crate::stats::timeline::HistoryRow>)> {
-    let board = db::stats::board(&state.db, board_id).await?;
-    let (tickets, rows) = tokio::try_join!(
-        db::stats::board_tickets(&state.db, board_id),
-        db::stats::board_column_history(&state.db, board_id)
-    )?;
-    Ok((board, tickets, rows))
-}
-
 /// Flow metrics over the last `days` UTC dates: lead and cycle time, throughput, WIP, cumulative
 /// flow and aging work in progress.
 #[utoipa::path(get, path = "/api/statistics/boards/{board_id}/flow", tag = "statistics",
@@ -158,9 +146,7 @@ async fn get_board_flow(
     caller.require(Role::Viewer)?;
     let days = days(&query)?;
     let now = now_ms();
-    let (board, tickets, rows) = board_history(&state, id).await?;
-    let (cols, tracked) = track(&board.columns, tickets, &rows);
-    Ok(axum::Json(flow_metrics(&FlowInput { board_id: board.id, cols: &cols, tickets: &tracked, days, now })))
+    Ok(axum::Json(crate::service::statistics::flow(&state, id, days, now).await?))
 }
 
 /// Colour class of every ticket of a board (or of one column), by column position then id.

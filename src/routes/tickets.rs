@@ -1,8 +1,5 @@
 //! Tickets (`/api/tickets`): list, get, create, update, move, claim, release, delete.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-
 use axum::Extension;
 use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
@@ -10,10 +7,10 @@ use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::db;
-use crate::db::tickets::{Releaser, SortKey, TicketFilter, TicketWrite};
+use crate::db::tickets::{SortKey, TicketFilter, TicketWrite};
 use crate::domain::columns::{invalid_column_message, resolve};
 use crate::domain::role::Role;
-use crate::domain::ticket::{MoveRequest, NewTicket, Ticket, TicketUpdate, parse_agent_body};
+use crate::domain::ticket::{Ticket, parse_agent_body};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{IdempotencyKey, IfMatchHeader, JsonBody, OptionalJsonBody, QueryParams, TicketId};
@@ -22,6 +19,7 @@ use crate::routes::schemas::{
     ClaimRequest, CreateTicketRequest, Message, MoveTicketRequest, TicketPage, UpdateTicketRequest,
 };
 use crate::routes::write::{Keyed, Reply, run_write};
+use crate::service::tickets::{self as service, TicketTarget, ticket_reply};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -31,11 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(move_ticket))
         .routes(routes!(claim_ticket))
         .routes(routes!(release_ticket))
-}
-
-fn ticket_reply(ticket: Ticket) -> ApiResult<Reply> {
-    let version = ticket.version;
-    Ok(Reply::ok(ticket)?.versioned(version))
 }
 
 /// Parsed and validated list query.
@@ -142,18 +135,8 @@ async fn create_ticket(
     IdempotencyKey(key): IdempotencyKey,
     body: JsonBody,
 ) -> ApiResult<Reply> {
-    caller.require(Role::Agent)?;
-    let new = NewTicket::parse(&body.value).map_err(ApiError::Validation)?;
-    let changed_by = caller.changed_by(new.created_by.as_deref());
     let keyed = Keyed::new(&caller, key, &body.raw);
-    run_write(&state, keyed, move |conn, ctx| {
-        Box::pin(async move {
-            let ticket = db::tickets::create(conn, ctx, new, &changed_by).await?;
-            let (id, version) = (ticket.id, ticket.version);
-            Ok(Reply::created(ticket, format!("/api/tickets/{id}"))?.versioned(version))
-        })
-    })
-    .await
+    service::create(&state, &caller, keyed, &body.value).await
 }
 
 /// Update ticket fields (agent); honours `If-Match`. Use the move route to change the column.
@@ -168,29 +151,7 @@ async fn update_ticket(
     IfMatchHeader(if_match): IfMatchHeader,
     body: JsonBody,
 ) -> ApiResult<Reply> {
-    caller.require(Role::Agent)?;
-    let update = TicketUpdate::parse(&body.value).map_err(ApiError::Validation)?;
-    let changed_by = caller.changed_by(update.changed_by.as_deref());
-    reassignment_allowed(&caller, &update)?;
-    run_write(&state, None, move |conn, ctx| {
-        Box::pin(async move {
-            let w = TicketWrite { ticket_id: id, if_match: if_match.as_ref(), changed_by: &changed_by };
-            ticket_reply(db::tickets::update(conn, ctx, w, update).await?)
-        })
-    })
-    .await
-}
-
-/// Setting `assignee` to someone else follows the claim rule: an authenticated agent may only
-/// clear it or set themselves.
-fn reassignment_allowed(caller: &Caller, update: &TicketUpdate) -> ApiResult<()> {
-    let crate::domain::validation::Patch::Set(Some(name)) = &update.assignee else { return Ok(()) };
-    match caller.username() {
-        Some(me) if me != name && !caller.has_role(Role::Pm) => {
-            Err(ApiError::Forbidden("Only a pm can assign a ticket to someone else".into()))
-        }
-        _ => Ok(()),
-    }
+    service::update(&state, &caller, TicketTarget { ticket_id: id, if_match, keyed: None }, &body.value).await
 }
 
 /// Move a ticket to another column of its board (agent); honours `If-Match` and `Idempotency-Key`.
@@ -206,23 +167,10 @@ async fn move_ticket(
     IdempotencyKey(key): IdempotencyKey,
     body: JsonBody,
 ) -> ApiResult<(Option<Extension<MovedOnBoard>>, Reply)> {
-    caller.require(Role::Agent)?;
-    let req = MoveRequest::parse(&body.value).map_err(ApiError::Validation)?;
-    let changed_by = caller.changed_by(req.moved_by.as_deref());
     let keyed = Keyed::new(&caller, key, &body.raw);
-    // The moved ticket's board, for the drag-drop metrics (0: the move did not run, e.g. a replay).
-    let board = Arc::new(AtomicI64::new(0));
-    let seen = board.clone();
-    let reply = run_write(&state, keyed, move |conn, ctx| {
-        Box::pin(async move {
-            let w = TicketWrite { ticket_id: id, if_match: if_match.as_ref(), changed_by: &changed_by };
-            let moved = db::tickets::move_to(conn, ctx, w, &req.column).await?;
-            seen.store(moved.board_id, Ordering::Relaxed);
-            ticket_reply(moved)
-        })
-    })
-    .await?;
-    let board = board.load(Ordering::Relaxed);
+    let target = TicketTarget { ticket_id: id, if_match, keyed };
+    // The moved ticket's board feeds the drag-drop metrics (0: the move did not run, e.g. a replay).
+    let (reply, board) = service::move_to(&state, &caller, target, &body.value).await?;
     Ok(((board > 0).then_some(Extension(MovedOnBoard(board))), reply))
 }
 
@@ -252,23 +200,8 @@ async fn claim_ticket(
 ) -> ApiResult<Reply> {
     caller.require(Role::Agent)?;
     let named = named_agent(&query, &body)?;
-    let claimant = match (named, caller.username()) {
-        (Some(n), Some(me)) if n != me && !caller.has_role(Role::Pm) => {
-            return Err(ApiError::Forbidden("Agents may only claim tickets for themselves".into()));
-        }
-        (Some(n), _) => n,
-        (None, Some(me)) => me.to_owned(),
-        (None, None) => return Err(ApiError::field("query.agent_id", "missing", "agent_id is required")),
-    };
-    let changed_by = caller.username().unwrap_or(&claimant).to_owned();
     let keyed = Keyed::new(&caller, key, &body.raw);
-    run_write(&state, keyed, move |conn, ctx| {
-        Box::pin(async move {
-            let w = TicketWrite { ticket_id: id, if_match: None, changed_by: &changed_by };
-            ticket_reply(db::tickets::claim(conn, ctx, w, &claimant).await?)
-        })
-    })
-    .await
+    service::claim(&state, &caller, TicketTarget { ticket_id: id, if_match: None, keyed }, named).await
 }
 
 /// Release a claim (the claimant, or pm). Honours `Idempotency-Key`.
@@ -285,18 +218,8 @@ async fn release_ticket(
 ) -> ApiResult<Reply> {
     caller.require(Role::Agent)?;
     let named = named_agent(&query, &body)?;
-    let name = caller.username().map(str::to_owned).or(named);
-    let changed_by = caller.changed_by(name.as_deref());
-    let may_release_any = caller.has_role(Role::Pm);
     let keyed = Keyed::new(&caller, key, &body.raw);
-    run_write(&state, keyed, move |conn, ctx| {
-        Box::pin(async move {
-            let w = TicketWrite { ticket_id: id, if_match: None, changed_by: &changed_by };
-            let by = Releaser { name: name.as_deref(), may_release_any };
-            ticket_reply(db::tickets::release(conn, ctx, w, by).await?)
-        })
-    })
-    .await
+    service::release(&state, &caller, TicketTarget { ticket_id: id, if_match: None, keyed }, named).await
 }
 
 /// Delete a ticket with its comments and history (pm); honours `If-Match`.

@@ -446,7 +446,16 @@ async fn the_status_route_describes_the_service() {
     let keys: Vec<&String> = body.as_object().expect("status object").keys().collect();
     let mut keys: Vec<&str> = keys.into_iter().map(String::as_str).collect();
     keys.sort_unstable();
-    let expected_keys = ["cors_origins", "endpoints", "socketio_available", "status", "version", "websocket_available"];
+    // `mcp_available` is the MCP endpoint's addition (issue 11).
+    let expected_keys = [
+        "cors_origins",
+        "endpoints",
+        "mcp_available",
+        "socketio_available",
+        "status",
+        "version",
+        "websocket_available",
+    ];
     assert_eq!(keys, expected_keys, "{body}");
     assert_eq!(body["status"], "operational");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));

@@ -12,6 +12,7 @@ mod hardening;
 mod health;
 mod history;
 mod logging;
+mod mcp;
 mod metrics;
 mod query_plans;
 mod sessions;

@@ -1,0 +1,425 @@
+//! The tool catalog (name, title, annotations, minimum role, input schema) and each tool's body:
+//! a thin adapter from parsed arguments to the same `db` reads and `service` writes REST uses.
+
+use std::sync::Arc;
+
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde_json::{Value, json};
+
+use super::args::{self, *};
+use crate::auth::Caller;
+use crate::db;
+use crate::db::tickets::{SortKey, TicketFilter};
+use crate::domain::columns::{invalid_column_message, resolve};
+use crate::domain::precondition::IfMatch;
+use crate::domain::role::Role;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::KeyedRoute;
+use crate::routes::write::{Keyed, Reply};
+use crate::service::tickets::{self as service, TicketTarget};
+use crate::state::AppState;
+
+/// What kind of call a tool is, for its annotations.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Read,
+    /// Changes state; repeating it with the same arguments changes nothing more.
+    Idempotent,
+    /// Changes state; each call adds something.
+    Additive,
+}
+
+struct Def {
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    min: Role,
+    kind: Kind,
+    input: fn() -> Arc<JsonObject>,
+}
+
+const fn def(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    min: Role,
+    kind: Kind,
+    input: fn() -> Arc<JsonObject>,
+) -> Def {
+    Def { name, title, description, min, kind, input }
+}
+
+const TOOLS: &[Def] = &[
+    def(
+        "list_boards",
+        "List boards",
+        "Boards with their columns and ticket counts, paged by cursor.",
+        Role::Viewer,
+        Kind::Read,
+        schema_of::<ListBoardsArgs>,
+    ),
+    def(
+        "get_board_state",
+        "Board state",
+        "One board: its columns in order, each with its tasks and count.",
+        Role::Viewer,
+        Kind::Read,
+        schema_of::<BoardArgs>,
+    ),
+    def(
+        "list_columns",
+        "List columns",
+        "A board's column names in order.",
+        Role::Viewer,
+        Kind::Read,
+        schema_of::<BoardArgs>,
+    ),
+    def(
+        "list_tasks",
+        "List tasks",
+        "Tasks filtered by board, column, assignee, priority and text, paged by cursor.",
+        Role::Viewer,
+        Kind::Read,
+        schema_of::<ListTasksArgs>,
+    ),
+    def(
+        "get_task",
+        "Get task",
+        "One task with its comments and history (newest first).",
+        Role::Viewer,
+        Kind::Read,
+        schema_of::<TaskArgs>,
+    ),
+    def(
+        "create_task",
+        "Create task",
+        "Create a task on a board (in its first column unless `column` is given).",
+        Role::Agent,
+        Kind::Additive,
+        schema_of::<CreateTaskArgs>,
+    ),
+    def(
+        "edit_task",
+        "Edit task",
+        "Change a task's title, description, acceptance criteria, priority or assignee; `expected_version` guards against lost updates.",
+        Role::Agent,
+        Kind::Idempotent,
+        schema_of::<EditTaskArgs>,
+    ),
+    def(
+        "claim_task",
+        "Claim task",
+        "Assign a task to yourself (a pm may name another agent); fails when someone else holds it.",
+        Role::Agent,
+        Kind::Idempotent,
+        schema_of::<ClaimArgs>,
+    ),
+    def(
+        "release_task",
+        "Release task",
+        "Give up your claim on a task (a pm may release anyone's).",
+        Role::Agent,
+        Kind::Idempotent,
+        schema_of::<ClaimArgs>,
+    ),
+    def(
+        "move_task",
+        "Move task",
+        "Move a task to another column of its board.",
+        Role::Agent,
+        Kind::Idempotent,
+        schema_of::<MoveArgs>,
+    ),
+    def("update_task_status", "Move task", "Alias of move_task.", Role::Agent, Kind::Idempotent, schema_of::<MoveArgs>),
+    def("add_comment", "Add comment", "Comment on a task.", Role::Agent, Kind::Additive, schema_of::<CommentArgs>),
+    def(
+        "bulk_move",
+        "Move many tasks",
+        "Move several tasks to a column in one transaction; per-task results in request order (pm).",
+        Role::Pm,
+        Kind::Idempotent,
+        schema_of::<BulkMoveArgs>,
+    ),
+    def(
+        "get_flow_metrics",
+        "Flow metrics",
+        "A board's lead and cycle time, throughput, WIP, cumulative flow and aging work over the last `days`.",
+        Role::Viewer,
+        Kind::Read,
+        schema_of::<FlowArgs>,
+    ),
+];
+
+/// The output schema of the tools that return one entity: the entity's schema as REST documents it
+/// (utoipa, from the same Rust type).
+fn output_schema(name: &str) -> Option<Arc<JsonObject>> {
+    let schema = match canonical(name) {
+        "create_task" | "edit_task" | "claim_task" | "release_task" | "move_task" => {
+            <crate::domain::ticket::Ticket as utoipa::PartialSchema>::schema()
+        }
+        "add_comment" => <crate::domain::comment::Comment as utoipa::PartialSchema>::schema(),
+        _ => return None,
+    };
+    match serde_json::to_value(schema) {
+        Ok(Value::Object(map)) => Some(Arc::new(map)),
+        _ => None,
+    }
+}
+
+fn to_tool(d: &Def) -> Tool {
+    let annotations = ToolAnnotations::with_title(d.title)
+        .read_only(d.kind == Kind::Read)
+        .destructive(false)
+        .idempotent(d.kind != Kind::Additive)
+        .open_world(false);
+    let tool = Tool::new(d.name, d.description, (d.input)()).with_title(d.title).with_annotations(annotations);
+    match output_schema(d.name) {
+        Some(schema) => tool.with_raw_output_schema(schema),
+        None => tool,
+    }
+}
+
+/// The tools `caller` may call.
+pub fn visible(caller: &Caller) -> Vec<Tool> {
+    TOOLS.iter().filter(|d| caller.has_role(d.min)).map(to_tool).collect()
+}
+
+/// A tool's definition by name (any role).
+pub fn find(name: &str) -> Option<Tool> {
+    TOOLS.iter().find(|d| d.name == name).map(to_tool)
+}
+
+/// Refuse a caller without the tool's role, naming the role.
+fn authorize(caller: &Caller, min: Role) -> ApiResult<()> {
+    if caller.has_role(min) {
+        return Ok(());
+    }
+    let message = format!("Requires role {} or higher", min.as_str());
+    Err(if caller.user.is_some() { ApiError::Forbidden(message) } else { ApiError::Unauthorized(message) })
+}
+
+/// One call's inputs.
+pub struct Call<'a> {
+    pub state: &'a AppState,
+    pub caller: &'a Caller,
+    pub name: &'a str,
+    pub args: Option<&'a JsonObject>,
+}
+
+impl Call<'_> {
+    fn keyed(&self, key: Option<String>) -> ApiResult<Option<Keyed>> {
+        let Some(key) = key else { return Ok(None) };
+        let b = key.as_bytes();
+        if b.is_empty() || b.len() > 255 || !b.iter().all(|c| (0x20..0x7f).contains(c)) {
+            return Err(ApiError::field(
+                "arguments.idempotency_key",
+                "invalid_value",
+                "idempotency_key must be 1..255 printable ASCII characters",
+            ));
+        }
+        let route = KeyedRoute { key, method: "MCP".into(), path: format!("tools/{}", canonical(self.name)) };
+        Ok(Keyed::new(self.caller, Some(route), &args::fingerprint(self.args)))
+    }
+}
+
+/// The tool an alias stands for.
+fn canonical(name: &str) -> &str {
+    if name == "update_task_status" { "move_task" } else { name }
+}
+
+/// Run a known tool: Ok(structured result), Err(the error REST would answer). None: unknown tool.
+pub async fn call(c: Call<'_>) -> Option<ApiResult<Value>> {
+    let d = TOOLS.iter().find(|d| d.name == c.name)?;
+    Some(
+        async {
+            authorize(c.caller, d.min).and(Ok(()))?;
+            dispatch(&c).await
+        }
+        .await,
+    )
+}
+
+async fn dispatch(c: &Call<'_>) -> ApiResult<Value> {
+    match canonical(c.name) {
+        "list_boards" => list_boards(c).await,
+        "get_board_state" => board_state(c.state, args::parse::<BoardArgs>(c.args)?.board_id).await,
+        "list_columns" => {
+            let board = db::boards::get(&c.state.db, args::parse::<BoardArgs>(c.args)?.board_id).await?;
+            Ok(json!({ "board_id": board.id, "columns": board.columns }))
+        }
+        "list_tasks" => list_tasks(c).await,
+        "get_task" => get_task(c).await,
+        "create_task" => create_task(c).await,
+        "edit_task" => edit_task(c).await,
+        "claim_task" | "release_task" => claim_or_release(c).await,
+        "move_task" => move_task(c).await,
+        "add_comment" => add_comment(c).await,
+        "get_flow_metrics" => flow_metrics(c).await,
+        "bulk_move" => bulk_move(c).await,
+        _ => Err(ApiError::internal("tool listed without a body")),
+    }
+}
+
+fn reply_value(reply: Reply) -> ApiResult<Value> {
+    serde_json::from_str(&reply.body).map_err(ApiError::internal)
+}
+
+async fn list_boards(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<ListBoardsArgs>(c.args)?;
+    let (offset, limit) = args::page(a.limit, None, a.cursor.as_deref())?;
+    let boards = db::boards::list(&c.state.db).await?;
+    let total = boards.len() as i64;
+    let items: Vec<_> = boards.into_iter().skip(offset as usize).take(limit as usize).collect();
+    let next = (offset + limit < total).then(|| (offset + limit).to_string());
+    Ok(json!({ "items": items, "total": total, "next_cursor": next }))
+}
+
+/// A board with its columns in order, each with its tickets and count (`time_in_column` in ms).
+pub async fn board_state(state: &AppState, board_id: i64) -> ApiResult<Value> {
+    let board = db::boards::get(&state.db, board_id).await?;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let tickets: Vec<Value> =
+        db::tickets::board_list_json(&state.db, board.id, now_ms, |text, _| serde_json::from_str(text))
+            .await?
+            .map_err(ApiError::internal)?;
+    let columns: Vec<Value> = board
+        .columns
+        .iter()
+        .map(|name| {
+            let here: Vec<&Value> =
+                tickets.iter().filter(|t| t.get("current_column").and_then(Value::as_str) == Some(name)).collect();
+            json!({ "name": name, "count": here.len(), "wip": here.len(), "tickets": here })
+        })
+        .collect();
+    Ok(json!({
+        "board": { "id": board.id, "name": board.name, "description": board.description, "version": board.version },
+        "total_tickets": tickets.len(),
+        "columns": columns,
+    }))
+}
+
+async fn list_tasks(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<ListTasksArgs>(c.args)?;
+    let (offset, limit) = args::page(a.limit, a.offset, a.cursor.as_deref())?;
+    let mut filter =
+        TicketFilter { board_id: a.board_id, assignee: a.assignee, priority: a.priority, q: a.q, ..Default::default() };
+    match (a.board_id, a.column) {
+        (Some(board_id), Some(column)) => {
+            let board = db::boards::get(&c.state.db, board_id).await?;
+            let found = resolve(&board.columns, &column).ok_or_else(|| {
+                ApiError::field(
+                    "arguments.column",
+                    "invalid_column",
+                    invalid_column_message(&column, board_id, &board.columns),
+                )
+            })?;
+            filter.column_exact = Some(found.to_owned());
+        }
+        (Some(board_id), None) => {
+            db::boards::get(&c.state.db, board_id).await?;
+        }
+        (None, column) => filter.column_nocase = column.map(|c| c.trim().to_owned()),
+    }
+    // Pages are whole multiples of `limit` from `offset`: fetch `limit` rows at a row offset.
+    let (items, total) = db::tickets::list_range(&c.state.db, &filter, (SortKey::Id, false), offset, limit).await?;
+    let next = (offset + limit < total).then(|| (offset + limit).to_string());
+    Ok(json!({ "items": items, "total": total, "next_cursor": next }))
+}
+
+async fn get_task(c: &Call<'_>) -> ApiResult<Value> {
+    let id = args::parse::<TaskArgs>(c.args)?.task_id;
+    let ticket = db::tickets::get(&c.state.db, id).await?;
+    let comments = db::comments::for_ticket(&c.state.db, id).await?;
+    let history = db::history::for_ticket(&c.state.db, id, None, 100).await?;
+    Ok(json!({ "task": ticket, "comments": comments, "history": history }))
+}
+
+fn if_match(expected: Option<i64>) -> Option<IfMatch> {
+    expected.map(|v| IfMatch::parse(&v.to_string()))
+}
+
+async fn create_task(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<CreateTaskArgs>(c.args)?;
+    let keyed = c.keyed(a.idempotency_key)?;
+    let mut body = json!({ "board_id": a.board_id, "title": a.title });
+    let fields = [
+        ("description", a.description),
+        ("acceptance_criteria", a.acceptance_criteria),
+        ("priority", a.priority),
+        ("assignee", a.assignee),
+        ("current_column", a.column),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value {
+            body[name] = Value::String(v);
+        }
+    }
+    reply_value(service::create(c.state, c.caller, keyed, &body).await?)
+}
+
+async fn edit_task(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<EditTaskArgs>(c.args)?;
+    let keyed = c.keyed(a.idempotency_key)?;
+    let mut body = json!({});
+    let fields = [
+        ("title", a.title),
+        ("description", a.description),
+        ("acceptance_criteria", a.acceptance_criteria),
+        ("priority", a.priority),
+        ("assignee", a.assignee),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value {
+            body[name] = Value::String(v);
+        }
+    }
+    let target = TicketTarget { ticket_id: a.task_id, if_match: if_match(a.expected_version), keyed };
+    reply_value(service::update(c.state, c.caller, target, &body).await?)
+}
+
+async fn claim_or_release(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<ClaimArgs>(c.args)?;
+    let keyed = c.keyed(a.idempotency_key)?;
+    let named = a.agent_id.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let target = TicketTarget { ticket_id: a.task_id, if_match: None, keyed };
+    let reply = if c.name == "claim_task" {
+        service::claim(c.state, c.caller, target, named).await?
+    } else {
+        service::release(c.state, c.caller, target, named).await?
+    };
+    reply_value(reply)
+}
+
+async fn move_task(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<MoveArgs>(c.args)?;
+    let keyed = c.keyed(a.idempotency_key)?;
+    let target = TicketTarget { ticket_id: a.task_id, if_match: if_match(a.expected_version), keyed };
+    let (reply, _board) = service::move_to(c.state, c.caller, target, &json!({ "column": a.column })).await?;
+    reply_value(reply)
+}
+
+async fn add_comment(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<CommentArgs>(c.args)?;
+    let keyed = c.keyed(a.idempotency_key)?;
+    reply_value(service::comment(c.state, c.caller, keyed, &json!({ "ticket_id": a.task_id, "text": a.text })).await?)
+}
+
+async fn flow_metrics(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<FlowArgs>(c.args)?;
+    let days = a.days.unwrap_or(30);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::field("arguments.days", "out_of_range", "days must be between 1 and 365"));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let metrics = crate::service::statistics::flow(c.state, a.board_id, days, now).await?;
+    serde_json::to_value(metrics).map_err(ApiError::internal)
+}
+
+async fn bulk_move(c: &Call<'_>) -> ApiResult<Value> {
+    let a = args::parse::<BulkMoveArgs>(c.args)?;
+    let keyed = c.keyed(a.idempotency_key)?;
+    let body = json!({ "ticket_ids": a.task_ids, "target_column": a.column });
+    let req =
+        crate::domain::bulk::parse_move(&body, c.state.config.bulk.max_batch_size).map_err(ApiError::Validation)?;
+    reply_value(crate::routes::bulk::run_bulk(c.state, c.caller, keyed, req).await?)
+}
