@@ -43,7 +43,9 @@ pub fn build_router(state: AppState) -> Router {
     let doc = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("an OpenAPI document (plain data) serialises"));
     let body_limit = state.config.server.body_limit_bytes;
     let body_deadline = Duration::from_secs(state.config.server.request_body_timeout_seconds);
-    api.route("/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc.clone()) }))
+    // The web board's assets are plain routes, outside the OpenAPI document.
+    api.merge(routes::webui::router())
+        .route("/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc.clone()) }))
         .fallback(|| async { ApiError::RouteNotFound })
         .with_state(state)
         .layer(middleware::map_response(standard_405))

@@ -19,3 +19,4 @@ mod tickets;
 mod access;
 mod auth;
 mod realtime;
+mod webui;
