@@ -46,7 +46,9 @@ pub fn build_router(state: AppState) -> Router {
     let body_limit = state.config.server.body_limit_bytes;
     let body_deadline = Duration::from_secs(state.config.server.request_body_timeout_seconds);
     let metrics = state.metrics.clone();
-    api.layer(axum::Extension(routes::root::OpenApiJson(doc)))
+    // The web board's assets are plain routes, outside the OpenAPI document.
+    api.merge(routes::webui::router())
+        .layer(axum::Extension(routes::root::OpenApiJson(doc)))
         .fallback(|| async { ApiError::RouteNotFound })
         .with_state(state)
         .layer(middleware::map_response(standard_405))

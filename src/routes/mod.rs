@@ -17,6 +17,7 @@ pub mod schemas;
 pub mod sessions;
 pub mod statistics;
 pub mod tickets;
+pub mod webui;
 pub mod write;
 pub mod ws;
 

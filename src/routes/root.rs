@@ -59,10 +59,19 @@ pub struct Endpoints {
     websocket: &'static str,
 }
 
-/// Service name and version.
-#[utoipa::path(get, path = "/", tag = "service", responses((status = 200, body = RootInfo)))]
-async fn root() -> axum::Json<RootInfo> {
-    axum::Json(RootInfo { message: "Agent Kanban Board API", version: env!("CARGO_PKG_VERSION") })
+/// Service name and version. A browser (asking for `text/html`) is sent to the web board at `/app/`.
+#[utoipa::path(get, path = "/", tag = "service", responses(
+    (status = 200, body = RootInfo),
+    (status = 303, description = "Accept names text/html: redirect to the web board at /app/")))]
+async fn root(headers: axum::http::HeaderMap) -> axum::response::Response {
+    let wants_html =
+        headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+            v.split(',').any(|t| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/html")))
+        });
+    if wants_html {
+        return axum::response::Redirect::to("/app/").into_response();
+    }
+    axum::Json(RootInfo { message: "Agent Kanban Board API", version: env!("CARGO_PKG_VERSION") }).into_response()
 }
 
 /// Operational status and the main endpoints.

@@ -27,3 +27,4 @@ mod realtime;
 mod backup;
 mod binary;
 mod lifecycle;
+mod webui;
