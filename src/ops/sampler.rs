@@ -148,6 +148,11 @@ impl Sampler {
         Ok((Sampler { shared }, SamplerTask { stop, thread }))
     }
 
+    /// The newest sample, if any (what `/metrics` reports as the process figures).
+    pub fn latest(&self) -> Option<Sample> {
+        lock(&self.shared.history).samples.back().cloned()
+    }
+
     /// A copy of the retained samples (request handlers call only this).
     pub fn snapshot(&self) -> Snapshot {
         let h = lock(&self.shared.history);

@@ -96,6 +96,10 @@ async fn status(State(state): State<AppState>) -> axum::Json<StatusInfo> {
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
         (status = 401, body = ErrorBody)))]
 async fn metrics(State(state): State<AppState>, _ops: OpsAccess) -> ApiResult<impl IntoResponse> {
+    // The process figures are the resource sampler's newest reading, never measured here.
+    if let Some(sample) = state.sampler.latest() {
+        state.metrics.set_process(sample.rss_bytes, sample.process_cpu_percent);
+    }
     let sources = Sources { writer: &state.writer, hub: &state.hub, read_pool: &state.db };
     let body = state.metrics.render(&sources)?;
     Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body))

@@ -177,7 +177,8 @@ impl Fixture {
             .replace("{ticket_id}", &self.ticket_id.to_string())
             .replace("{comment_id}", &self.comment_id.to_string())
             .replace("{user_id}", &user)
-            .replace("{column_name}", "Done");
+            .replace("{column_name}", "Done")
+            .replace("{file}", "index.css");
         assert!(!path.contains('{'), "no substitution for a parameter of {template}");
         path
     }

@@ -218,6 +218,9 @@ async fn every_specified_metric_is_exposed_with_its_type() {
     let pool = scraped.value("kanban_db_read_pool_connections", &[("state", "idle")])
         + scraped.value("kanban_db_read_pool_connections", &[("state", "in_use")]);
     assert!(pool >= 1.0, "the read pool has connections");
+    // The sampler takes its first reading before the server listens.
+    let rss = scraped.value("process_resident_memory_bytes", &[]);
+    assert!(rss > 1024.0 * 1024.0, "the sampler's RSS reading, not a placeholder: {rss}");
 }
 
 #[tokio::test]
