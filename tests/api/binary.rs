@@ -138,6 +138,16 @@ impl Served {
         }
     }
 
+    /// Every output line until the process closes its output (within `limit`), after those
+    /// already read (`seen`).
+    pub async fn all_output(&mut self, limit: Duration) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + limit;
+        while let Ok(Some(line)) = tokio::time::timeout_at(deadline, self.lines.recv()).await {
+            self.seen.push(line);
+        }
+        self.seen.clone()
+    }
+
     /// Send `signal` (e.g. `libc::SIGTERM`) to the process.
     pub fn signal(&self, signal: i32) {
         let pid = self.child.id().expect("the process is running");

@@ -1,15 +1,15 @@
 //! Logs (ops.md §9): the real binary with `logging.format = "json"`, its stdout captured.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::mpsc;
+
+use crate::binary::{PROCESS_TIMEOUT, Site};
 
 const PASSWORD: &str = "Log-Capture-Password-1";
 const JWT_SECRET: &str = "log-capture-jwt-secret-0123456789-abcdef";
 const QUERY_SECRET: &str = "query-secret-value-42";
+const OPS_TOKEN: &str = "log-capture-ops-token-5678";
 
 fn is_log_timestamp(v: &Value) -> bool {
     let Some(s) = v.as_str() else { return false };
@@ -23,63 +23,17 @@ fn is_log_timestamp(v: &Value) -> bool {
         && chrono::DateTime::parse_from_rfc3339(s).is_ok()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
-}
-
-/// Start `serve` on a free port with JSON logs; every stdout line goes to the returned receiver.
-async fn start_server(dir: &std::path::Path) -> (tokio::process::Child, String, mpsc::UnboundedReceiver<String>) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_agent-kanban"))
-        .env_clear()
-        .env("KANBAN_CONFIG_DIR", dir)
-        .env("KANBAN__DATABASE__PATH", dir.join("kanban.db"))
-        .env("KANBAN__SERVER__PORT", free_port().to_string())
-        .env("KANBAN__LOGGING__FORMAT", "json")
-        .env("KANBAN__AUTH__JWT_SECRET", JWT_SECRET)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start agent-kanban serve");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let (seen_tx, seen_rx) = mpsc::unbounded_channel();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let line = rx.recv().await.expect("the server logs `listening on` before exiting");
-            let _ = seen_tx.send(line.clone());
-            let parsed: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if let Some(addr) = parsed["addr"].as_str() {
-                return addr.to_owned();
-            }
-        }
-    })
-    .await
-    .expect("the server starts within 30 s");
-    // Keep the lines read so far, then the rest, in one stream.
-    tokio::spawn(async move {
-        while let Some(line) = rx.recv().await {
-            if seen_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, addr, seen_rx)
-}
-
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_with_request_fields_and_no_secrets() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (mut child, addr, mut lines) = start_server(dir.path()).await;
-    let base = format!("http://{addr}");
+    let site = Site::new();
+    let mut server = site
+        .serve(&[
+            ("KANBAN__AUTH__JWT_SECRET", JWT_SECRET),
+            ("KANBAN__AUTH__ANONYMOUS_ROLE", "none"),
+            ("KANBAN__OPS__TOKEN", OPS_TOKEN),
+        ])
+        .await;
+    let base = server.base.clone();
     let http = reqwest::Client::new();
 
     let user: Value = http
@@ -124,21 +78,17 @@ async fn json_logs_are_one_object_per_line_with_request_fields_and_no_secrets() 
         .send()
         .await
         .expect("board");
+    let scraped = http.get(format!("{base}/metrics")).bearer_auth(OPS_TOKEN).send().await.expect("metrics");
+    assert_eq!(scraped.status(), reqwest::StatusCode::OK);
     http.get(format!("{base}/no/such/route")).header("X-Request-Id", "log-test-404").send().await.expect("404");
 
-    let pid = child.id().expect("running").to_string();
-    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-    assert!(killed.success());
-    let status =
-        tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits in time").expect("wait");
+    server.signal(libc::SIGTERM);
+    let (status, _) = server.exit_within(PROCESS_TIMEOUT).await.expect("exits in time");
     assert!(status.success(), "exit status {status}");
+    let all = server.all_output(Duration::from_secs(10)).await;
 
-    let mut all = Vec::new();
-    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(5), lines.recv()).await {
-        all.push(line);
-    }
     assert!(all.len() >= 8, "a line per request and the lifecycle lines: {all:#?}");
-    let secrets = [PASSWORD, JWT_SECRET, QUERY_SECRET, access.as_str(), new_refresh.as_str().unwrap_or("?")];
+    let secrets = [PASSWORD, JWT_SECRET, QUERY_SECRET, OPS_TOKEN, access.as_str(), new_refresh.as_str().unwrap_or("?")];
     let mut completions = Vec::new();
     for line in &all {
         for secret in secrets {
