@@ -338,6 +338,15 @@ fn if_match(expected: Option<i64>) -> Option<IfMatch> {
     expected.map(|v| IfMatch::parse(&v.to_string()))
 }
 
+/// Put each given optional string argument into the REST-shaped `body` (absent ones stay absent).
+fn set_present<const N: usize>(body: &mut Value, fields: [(&str, Option<String>); N]) {
+    for (name, value) in fields {
+        if let Some(v) = value {
+            body[name] = Value::String(v);
+        }
+    }
+}
+
 async fn create_task(c: &Call<'_>) -> ApiResult<Value> {
     let a = args::parse::<CreateTaskArgs>(c.args)?;
     let keyed = c.keyed(a.idempotency_key)?;
@@ -349,11 +358,7 @@ async fn create_task(c: &Call<'_>) -> ApiResult<Value> {
         ("assignee", a.assignee),
         ("current_column", a.column),
     ];
-    for (name, value) in fields {
-        if let Some(v) = value {
-            body[name] = Value::String(v);
-        }
-    }
+    set_present(&mut body, fields);
     reply_value(service::create(c.state, c.caller, keyed, &body).await?)
 }
 
@@ -368,11 +373,7 @@ async fn edit_task(c: &Call<'_>) -> ApiResult<Value> {
         ("priority", a.priority),
         ("assignee", a.assignee),
     ];
-    for (name, value) in fields {
-        if let Some(v) = value {
-            body[name] = Value::String(v);
-        }
-    }
+    set_present(&mut body, fields);
     let target = TicketTarget { ticket_id: a.task_id, if_match: if_match(a.expected_version), keyed };
     reply_value(service::update(c.state, c.caller, target, &body).await?)
 }
