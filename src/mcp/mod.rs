@@ -7,6 +7,7 @@
 mod args;
 pub mod bridge;
 mod handler;
+mod output;
 mod resources;
 mod tools;
 

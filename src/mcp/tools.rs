@@ -7,6 +7,9 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
 use super::args::{self, *};
+use super::output::{
+    BoardPage, BoardState, BoardSummary, ColumnList, ColumnState, TaskDetail, TaskPage, schema_of as output_of,
+};
 use crate::auth::Caller;
 use crate::db;
 use crate::db::tickets::{SortKey, TicketFilter};
@@ -150,19 +153,19 @@ const TOOLS: &[Def] = &[
     ),
 ];
 
-/// The output schema of the tools that return one entity: the entity's schema as REST documents it
-/// (utoipa, from the same Rust type).
-fn output_schema(name: &str) -> Option<Arc<JsonObject>> {
-    let schema = match canonical(name) {
-        "create_task" | "edit_task" | "claim_task" | "release_task" | "move_task" => {
-            <crate::domain::ticket::Ticket as utoipa::PartialSchema>::schema()
-        }
-        "add_comment" => <crate::domain::comment::Comment as utoipa::PartialSchema>::schema(),
-        _ => return None,
-    };
-    match serde_json::to_value(schema) {
-        Ok(Value::Object(map)) => Some(Arc::new(map)),
-        _ => None,
+/// Every tool's output schema, from the Rust type its result is built from (the entity tools
+/// return what the REST route answers, so theirs is the REST entity's).
+fn output_schema(name: &str) -> Arc<JsonObject> {
+    match canonical(name) {
+        "list_boards" => output_of::<BoardPage>(),
+        "get_board_state" => output_of::<BoardState>(),
+        "list_columns" => output_of::<ColumnList>(),
+        "list_tasks" => output_of::<TaskPage>(),
+        "get_task" => output_of::<TaskDetail>(),
+        "add_comment" => output_of::<crate::domain::comment::Comment>(),
+        "get_flow_metrics" => output_of::<crate::stats::flow::FlowMetrics>(),
+        "bulk_move" => output_of::<crate::routes::bulk::BulkMoveResponse>(),
+        _ => output_of::<crate::domain::ticket::Ticket>(),
     }
 }
 
@@ -173,10 +176,7 @@ fn to_tool(d: &Def) -> Tool {
         .idempotent(d.kind != Kind::Additive)
         .open_world(false);
     let tool = Tool::new(d.name, d.description, (d.input)()).with_title(d.title).with_annotations(annotations);
-    match output_schema(d.name) {
-        Some(schema) => tool.with_raw_output_schema(schema),
-        None => tool,
-    }
+    tool.with_raw_output_schema(output_schema(d.name))
 }
 
 /// The tools `caller` may call.
@@ -245,7 +245,7 @@ async fn dispatch(c: &Call<'_>) -> ApiResult<Value> {
         "get_board_state" => board_state(c.state, args::parse::<BoardArgs>(c.args)?.board_id).await,
         "list_columns" => {
             let board = db::boards::get(&c.state.db, args::parse::<BoardArgs>(c.args)?.board_id).await?;
-            Ok(json!({ "board_id": board.id, "columns": board.columns }))
+            to_value(ColumnList { board_id: board.id, columns: board.columns })
         }
         "list_tasks" => list_tasks(c).await,
         "get_task" => get_task(c).await,
@@ -260,6 +260,10 @@ async fn dispatch(c: &Call<'_>) -> ApiResult<Value> {
     }
 }
 
+fn to_value(result: impl serde::Serialize) -> ApiResult<Value> {
+    serde_json::to_value(result).map_err(ApiError::internal)
+}
+
 fn reply_value(reply: Reply) -> ApiResult<Value> {
     serde_json::from_str(&reply.body).map_err(ApiError::internal)
 }
@@ -271,7 +275,7 @@ async fn list_boards(c: &Call<'_>) -> ApiResult<Value> {
     let total = boards.len() as i64;
     let items: Vec<_> = boards.into_iter().skip(offset as usize).take(limit as usize).collect();
     let next = (offset + limit < total).then(|| (offset + limit).to_string());
-    Ok(json!({ "items": items, "total": total, "next_cursor": next }))
+    to_value(BoardPage { items, total, next_cursor: next })
 }
 
 /// A board with its columns in order, each with its tickets and count (`time_in_column` in ms).
@@ -282,20 +286,22 @@ pub async fn board_state(state: &AppState, board_id: i64) -> ApiResult<Value> {
         db::tickets::board_list_json(&state.db, board.id, now_ms, |text, _| serde_json::from_str(text))
             .await?
             .map_err(ApiError::internal)?;
-    let columns: Vec<Value> = board
+    let columns: Vec<ColumnState> = board
         .columns
         .iter()
         .map(|name| {
-            let here: Vec<&Value> =
-                tickets.iter().filter(|t| t.get("current_column").and_then(Value::as_str) == Some(name)).collect();
-            json!({ "name": name, "count": here.len(), "wip": here.len(), "tickets": here })
+            let here: Vec<Value> = tickets
+                .iter()
+                .filter(|t| t.get("current_column").and_then(Value::as_str) == Some(name))
+                .cloned()
+                .collect();
+            ColumnState { name: name.clone(), count: here.len(), wip: here.len(), tickets: here }
         })
         .collect();
-    Ok(json!({
-        "board": { "id": board.id, "name": board.name, "description": board.description, "version": board.version },
-        "total_tickets": tickets.len(),
-        "columns": columns,
-    }))
+    let total_tickets = tickets.len();
+    let summary =
+        BoardSummary { id: board.id, name: board.name, description: board.description, version: board.version };
+    to_value(BoardState { board: summary, total_tickets, columns })
 }
 
 async fn list_tasks(c: &Call<'_>) -> ApiResult<Value> {
@@ -323,7 +329,7 @@ async fn list_tasks(c: &Call<'_>) -> ApiResult<Value> {
     // Pages are whole multiples of `limit` from `offset`: fetch `limit` rows at a row offset.
     let (items, total) = db::tickets::list_range(&c.state.db, &filter, (SortKey::Id, false), offset, limit).await?;
     let next = (offset + limit < total).then(|| (offset + limit).to_string());
-    Ok(json!({ "items": items, "total": total, "next_cursor": next }))
+    to_value(TaskPage { items, total, next_cursor: next })
 }
 
 async fn get_task(c: &Call<'_>) -> ApiResult<Value> {
@@ -331,7 +337,7 @@ async fn get_task(c: &Call<'_>) -> ApiResult<Value> {
     let ticket = db::tickets::get(&c.state.db, id).await?;
     let comments = db::comments::for_ticket(&c.state.db, id).await?;
     let history = db::history::for_ticket(&c.state.db, id, None, 100).await?;
-    Ok(json!({ "task": ticket, "comments": comments, "history": history }))
+    to_value(TaskDetail { task: ticket, comments, history })
 }
 
 fn if_match(expected: Option<i64>) -> Option<IfMatch> {
@@ -413,7 +419,7 @@ async fn flow_metrics(c: &Call<'_>) -> ApiResult<Value> {
     }
     let now = chrono::Utc::now().timestamp_millis();
     let metrics = crate::service::statistics::flow(c.state, a.board_id, days, now).await?;
-    serde_json::to_value(metrics).map_err(ApiError::internal)
+    to_value(metrics)
 }
 
 async fn bulk_move(c: &Call<'_>) -> ApiResult<Value> {

@@ -61,11 +61,21 @@ async fn call(client: &Client, name: &'static str, arguments: Value) -> CallTool
     tokio::time::timeout(LIMIT, client.call_tool(params)).await.expect("call in time").expect("tools/call")
 }
 
-/// A successful call's structured result.
+/// A successful call's structured result, checked against the tool's declared output schema.
 async fn call_ok(client: &Client, name: &'static str, arguments: Value) -> Value {
     let result = call(client, name, arguments).await;
     assert_eq!(result.is_error, Some(false), "{name}: {:?}", result.structured_content);
-    result.structured_content.expect("structured content")
+    let content = result.structured_content.expect("structured content");
+    let tools = tokio::time::timeout(LIMIT, client.list_all_tools()).await.expect("in time").expect("tools/list");
+    let tool = tools.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name} is listed"));
+    let schema = Value::Object(
+        tool.output_schema.as_ref().unwrap_or_else(|| panic!("{name} declares its output")).as_ref().clone(),
+    );
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{name}'s output schema: {e}"));
+    let errors: Vec<String> =
+        validator.iter_errors(&content).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{name}'s result does not match its output schema: {errors:?}\nresult: {content}");
+    content
 }
 
 /// A failed call's error body, asserting its code.
