@@ -377,15 +377,16 @@ impl Server {
     /// Stop accepting, let in-flight requests finish (up to the grace period), then drain the
     /// writer queue, checkpoint the WAL and release the lock.
     pub async fn stop(self) -> Result<(), StartError> {
-        // Readiness first: from here on /health/ready answers 503.
+        // Readiness first (from here on /health/ready answers 503 on open connections), and the
+        // listener stops accepting; requests in flight carry on.
         self.shutting_down.begin();
+        let _ = self.shutdown.send(());
         // WebSockets next: refuse new handshakes, close every socket with 1001 (5 s for the close
-        // handshakes), then stop accepting HTTP.
+        // handshakes).
         self.hub.shutdown(Duration::from_secs(5)).await;
         self.purge.abort();
         // A running backup gives up and deletes its temporary file.
         self.backups.stop().await;
-        let _ = self.shutdown.send(());
         let mut serving = self.serving;
         let served = match tokio::time::timeout(self.grace, &mut serving).await {
             Ok(joined) => joined.unwrap_or_else(|e| Err(std::io::Error::other(e))),

@@ -60,9 +60,13 @@ fn error_response(status: &str) -> Value {
 /// The statuses an operation can return by its shape (see the module documentation).
 fn shared_statuses(path: &str, method: &str, op: &Map<String, Value>) -> Vec<&'static str> {
     let mut out = vec!["500", "503"];
-    let secured = op.get("security").and_then(Value::as_array).is_some_and(|s| s.iter().any(|r| r != &json!({})));
-    if secured {
-        out.extend(["401", "403"]);
+    let security = op.get("security").and_then(Value::as_array);
+    if security.is_some_and(|s| s.iter().any(|r| r != &json!({}))) {
+        out.push("401");
+        // The ops role refuses with 401 only (a token that is neither the ops token nor an admin's).
+        if !security.is_some_and(|s| s.iter().any(|r| r.get("opsToken").is_some())) {
+            out.push("403");
+        }
     }
     let params = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
     if params.iter().any(|p| p["in"] == "path") {
