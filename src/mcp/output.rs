@@ -133,7 +133,7 @@ mod tests {
         assert_self_contained(&schema_of::<BoardState>());
         assert_self_contained(&schema_of::<Ticket>());
         assert_self_contained(&schema_of::<Comment>());
-        assert_self_contained(&schema_of::<crate::routes::bulk::BulkMoveResponse>());
+        assert_self_contained(&schema_of::<crate::service::bulk::BulkMoveResponse>());
         assert_self_contained(&schema_of::<crate::stats::flow::FlowMetrics>());
     }
 

@@ -18,8 +18,8 @@ use crate::domain::precondition::IfMatch;
 use crate::domain::role::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::KeyedRoute;
-use crate::routes::write::{Keyed, Reply};
 use crate::service::tickets::{self as service, TicketTarget};
+use crate::service::write::{Keyed, Reply};
 use crate::state::AppState;
 
 /// What kind of call a tool is, for its annotations.
@@ -164,7 +164,7 @@ fn output_schema(name: &str) -> Arc<JsonObject> {
         "get_task" => output_of::<TaskDetail>(),
         "add_comment" => output_of::<crate::domain::comment::Comment>(),
         "get_flow_metrics" => output_of::<crate::stats::flow::FlowMetrics>(),
-        "bulk_move" => output_of::<crate::routes::bulk::BulkMoveResponse>(),
+        "bulk_move" => output_of::<crate::service::bulk::BulkMoveResponse>(),
         _ => output_of::<crate::domain::ticket::Ticket>(),
     }
 }
@@ -428,5 +428,5 @@ async fn bulk_move(c: &Call<'_>) -> ApiResult<Value> {
     let body = json!({ "ticket_ids": a.task_ids, "target_column": a.column });
     let req =
         crate::domain::bulk::parse_move(&body, c.state.config.bulk.max_batch_size).map_err(ApiError::Validation)?;
-    reply_value(crate::routes::bulk::run_bulk(c.state, c.caller, keyed, req).await?)
+    reply_value(crate::service::bulk::run_bulk(c.state, c.caller, keyed, req).await?)
 }

@@ -22,7 +22,7 @@ use crate::domain::validation::FieldReader;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{JsonBody, UserId};
 use crate::routes::schemas::Message;
-use crate::routes::write::Reply;
+use crate::service::write::Reply;
 use crate::state::AppState;
 
 /// `POST /api/auth/register` (rate class register).

@@ -16,7 +16,7 @@ use crate::extract::{BoardId, IdempotencyKey, IfMatchHeader, JsonBody};
 use crate::routes::schemas::{
     BoardTickets, ColumnsRequest, ColumnsResult, CreateBoardRequest, Message, UpdateBoardRequest, board_tickets_body,
 };
-use crate::routes::write::{Keyed, Reply, run_write};
+use crate::service::write::{Keyed, Reply, run_write};
 use crate::state::AppState;
 
 /// `POST /api/boards/` (rate class board_create).

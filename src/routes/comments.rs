@@ -12,7 +12,7 @@ use crate::domain::role::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{CommentId, IdempotencyKey, JsonBody, TicketId};
 use crate::routes::schemas::{CreateCommentRequest, Message, UpdateCommentRequest};
-use crate::routes::write::{Keyed, Reply, run_write};
+use crate::service::write::{Keyed, Reply, run_write};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -18,7 +18,6 @@ pub mod sessions;
 pub mod statistics;
 pub mod tickets;
 pub mod webui;
-pub mod write;
 pub mod ws;
 
 use axum::response::Response;

@@ -12,7 +12,7 @@ use crate::domain::session::{AnonSession, parse_session_username};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::JsonBody;
 use crate::routes::schemas::{Message, SessionRequest};
-use crate::routes::write::Reply;
+use crate::service::write::Reply;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

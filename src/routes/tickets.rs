@@ -18,8 +18,8 @@ use crate::routes::dragdrop::MovedOnBoard;
 use crate::routes::schemas::{
     ClaimRequest, CreateTicketRequest, Message, MoveTicketRequest, TicketPage, UpdateTicketRequest,
 };
-use crate::routes::write::{Keyed, Reply, run_write};
 use crate::service::tickets::{self as service, TicketTarget, ticket_reply};
+use crate::service::write::{Keyed, Reply, run_write};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -20,7 +20,7 @@ use crate::db;
 use crate::domain::role::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{OptionalJsonBody, QueryParams};
-use crate::routes::write::Reply;
+use crate::service::write::Reply;
 use crate::state::AppState;
 use crate::ws::hub::{Admission, AdmitError, NewConn, Topic};
 use crate::ws::protocol;

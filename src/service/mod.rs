@@ -2,5 +2,7 @@
 //! with the domain rules, authorize the caller, run one writer command (with idempotency) and
 //! return the reply. Neither front door imports the other; both call these functions.
 
+pub mod bulk;
 pub mod statistics;
 pub mod tickets;
+pub mod write;

@@ -11,7 +11,7 @@ use crate::domain::role::Role;
 use crate::domain::ticket::{MoveRequest, NewTicket, Ticket, TicketUpdate};
 use crate::domain::validation::Patch;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::write::{Keyed, Reply, run_write};
+use crate::service::write::{Keyed, Reply, run_write};
 use crate::state::AppState;
 
 /// A write's target ticket, its optional precondition and its optional idempotency key.
