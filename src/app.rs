@@ -42,10 +42,9 @@ pub fn build_router(state: AppState) -> Router {
     let (api, doc) = routes::api_router(&state);
     // Serialised once: the document's structure is not kept, and a request copies no bytes.
     let doc = axum::body::Bytes::from(serde_json::to_vec(&doc).expect("an OpenAPI document (plain data) serialises"));
-    let proxies = state.proxies.clone();
+    let telemetry = telemetry::RequestTelemetry { proxies: state.proxies.clone(), metrics: state.metrics.clone() };
     let body_limit = state.config.server.body_limit_bytes;
     let body_deadline = Duration::from_secs(state.config.server.request_body_timeout_seconds);
-    let metrics = state.metrics.clone();
     // The web board's assets are plain routes, outside the OpenAPI document.
     api.merge(routes::webui::router())
         .layer(axum::Extension(routes::root::OpenApiJson(doc)))
@@ -57,9 +56,7 @@ pub fn build_router(state: AppState) -> Router {
         // `RequestBodyTimeoutLayer`, which a client dribbling one byte at a time never trips. The
         // body extractors turn its error into 408 with the standard body.
         .layer(RequestBodyDeadlineLayer::new(body_deadline))
-        .layer(middleware::from_fn_with_state(proxies, telemetry::access_log))
-        // Inside the router, so each request carries its `MatchedPath` (the fallback has none).
-        .layer(middleware::from_fn_with_state(metrics, crate::metrics::track_http))
+        .layer(middleware::from_fn_with_state(telemetry, telemetry::observe_request))
         .layer(middleware::from_fn(request_id))
 }
 

@@ -1,6 +1,7 @@
 //! Tracing: one subscriber for the process (human-readable or JSON lines, timestamps in the API's
-//! own format), and the access log — a span per request carrying its `request_id`, closed by one
-//! `info` line with method, route template, path, status, latency, client address and user.
+//! own format), and the per-request layer — a span carrying the request's `request_id`, closed by
+//! one `info` line with method, route template, path, status, latency, client address and user,
+//! and the same request counted in the HTTP metrics.
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -15,6 +16,7 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 
 use crate::config::{LogFormat, LoggingConfig};
+use crate::metrics::Metrics;
 use crate::ratelimit::{TrustedProxies, peer_ip};
 
 /// Install the global subscriber. `RUST_LOG`, when set, replaces `logging.level`.
@@ -58,14 +60,23 @@ pub fn note_user(id: i64) {
     let _ = REQUEST_USER.try_with(|user| user.set(Some(id)));
 }
 
+/// What the per-request layer needs: trusted proxies (for the client address) and the metrics.
+#[derive(Clone)]
+pub struct RequestTelemetry {
+    pub proxies: TrustedProxies,
+    pub metrics: Metrics,
+}
+
 /// Run the request in a span carrying its `request_id` (set by the request-id middleware, which
-/// runs before this one), then log its completion.
-pub async fn access_log(State(proxies): State<TrustedProxies>, req: Request, next: Next) -> Response {
+/// runs before this one), then count it in the HTTP metrics and log its completion. Inside the
+/// router, so each request carries its `MatchedPath` (the fallback has none: `unmatched`).
+pub async fn observe_request(State(t): State<RequestTelemetry>, req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let _in_flight = t.metrics.request_started();
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let path = req.uri().path().to_owned();
-    let client_ip = peer_ip(&req).map(|peer| proxies.client_ip(peer, req.headers()));
+    let client_ip = peer_ip(&req).map(|peer| t.proxies.client_ip(peer, req.headers()));
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let span = tracing::info_span!("request", request_id, method = %method, route);
     let (resp, user_id) = REQUEST_USER
@@ -75,7 +86,9 @@ pub async fn access_log(State(proxies): State<TrustedProxies>, req: Request, nex
         })
         .instrument(span.clone())
         .await;
-    let latency_ms = (start.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
+    let took = start.elapsed();
+    t.metrics.observe_request(&method, &route, resp.status(), took);
+    let latency_ms = (took.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
     let client_ip = client_ip.map(tracing::field::display);
     span.in_scope(|| {
         tracing::info!(

@@ -19,12 +19,9 @@
 //! (`unmatched` for the fallback), never a raw path; unknown HTTP methods become `other`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus::{Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 use sqlx::SqlitePool;
 
@@ -110,6 +107,12 @@ impl Metrics {
         Ok(Metrics { inner: Arc::new(inner) })
     }
 
+    /// One more request in flight, until the returned guard is dropped.
+    pub fn request_started(&self) -> InFlight {
+        self.inner.in_flight.inc();
+        InFlight(self.inner.in_flight.clone())
+    }
+
     /// Count one completed request.
     pub fn observe_request(&self, method: &Method, route: &str, status: StatusCode, took: Duration) {
         let method = method_label(method);
@@ -160,24 +163,12 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// Decrements the in-flight gauge when the request ends, also when its future is dropped.
-struct InFlight(IntGauge);
+pub struct InFlight(IntGauge);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.dec();
     }
-}
-
-/// HTTP layer: in-flight gauge, then requests and latency by method, route template and status.
-pub async fn track_http(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    metrics.inner.in_flight.inc();
-    let _in_flight = InFlight(metrics.inner.in_flight.clone());
-    let started = Instant::now();
-    let resp = next.run(req).await;
-    metrics.observe_request(&method, &route, resp.status(), started.elapsed());
-    resp
 }
 
 #[cfg(test)]
