@@ -127,12 +127,6 @@ fn id_of(value: &Value) -> i64 {
 }
 
 /// An RFC 3339 UTC timestamp with exactly millisecond precision (`api.md` 1.3).
-fn is_timestamp(value: &Value) -> bool {
-    value
-        .as_str()
-        .is_some_and(|s| s.len() == 24 && s.ends_with('Z') && s.as_bytes()[10] == b'T' && s.as_bytes()[19] == b'.')
-}
-
 /// Assert the User shape of `api.md` 1.14.
 fn assert_user_shape(user: &Value) {
     let keys: BTreeSet<&str> = user.as_object().expect("user object").keys().map(String::as_str).collect();
@@ -143,8 +137,8 @@ fn assert_user_shape(user: &Value) {
     assert!(user["id"].as_i64().is_some_and(|id| id > 0), "positive id in {user}");
     assert!(user["is_active"].is_boolean() && user["is_superuser"].is_boolean());
     assert_eq!(user["is_superuser"], user["role"] == "admin", "is_superuser = role == admin in {user}");
-    assert!(is_timestamp(&user["created_at"]) && is_timestamp(&user["updated_at"]), "timestamps in {user}");
-    assert!(user["last_login"].is_null() || is_timestamp(&user["last_login"]), "last_login in {user}");
+    assert!(is_api_timestamp(&user["created_at"]) && is_api_timestamp(&user["updated_at"]), "timestamps in {user}");
+    assert!(user["last_login"].is_null() || is_api_timestamp(&user["last_login"]), "last_login in {user}");
 }
 
 /// The error body without the fields that differ per response.
@@ -695,7 +689,7 @@ async fn login_records_the_last_login() {
 
     // Assert
     let me: Value = me(&app, &access(&tokens)).await.json().await.expect("user");
-    assert!(is_timestamp(&me["last_login"]), "last_login set in {me}");
+    assert!(is_api_timestamp(&me["last_login"]), "last_login set in {me}");
 }
 
 #[tokio::test]

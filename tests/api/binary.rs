@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use agent_kanban::config::{AnonymousRole, Config};
+use agent_kanban::config::Config;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -33,7 +33,7 @@ impl Site {
 
     /// The in-process test profile for this site's database (port 0, anonymous pm, no rate limit).
     pub fn config(&self) -> Config {
-        config_for(&self.db)
+        crate::helpers::test_config(&self.db)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -79,17 +79,6 @@ impl Site {
         served.base = format!("http://{addr}");
         served
     }
-}
-
-/// The test profile of `tests/api/helpers.rs`, on `db`.
-pub fn config_for(db: &Path) -> Config {
-    let mut config = Config::default();
-    config.server.host = "127.0.0.1".into();
-    config.server.port = 0;
-    config.database.path = db.to_path_buf();
-    config.auth.anonymous_role = AnonymousRole::Pm;
-    config.rate_limit.enabled = false;
-    config
 }
 
 /// A port nobody listens on right now (the binary's config does not accept port 0).

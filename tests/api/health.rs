@@ -43,10 +43,6 @@ fn assert_numbers(v: &Value, fields: &[&str], what: &str) {
     }
 }
 
-fn is_timestamp(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(s).is_ok())
-}
-
 /// Register `username` and return an access token (the first account of a server is admin).
 async fn token_for(app: &TestApp, username: &str) -> String {
     let body = json!({ "username": username, "email": format!("{username}@example.com"), "password": PASSWORD });
@@ -66,7 +62,7 @@ async fn get_with(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Re
 
 fn assert_memory_info(m: &Value) {
     assert_keys(m, &["timestamp", "process", "system", "connections"], "memory_info");
-    assert!(is_timestamp(&m["timestamp"]), "memory_info.timestamp: {m}");
+    assert!(is_api_timestamp(&m["timestamp"]), "memory_info.timestamp: {m}");
     let p = &m["process"];
     assert_keys(p, &["rss_mb", "vms_mb", "percent", "num_threads", "num_fds", "max_rss_mb"], "memory_info.process");
     assert_numbers(p, &["rss_mb", "vms_mb", "percent", "max_rss_mb"], "process");
@@ -103,7 +99,7 @@ async fn the_public_probes_answer_with_their_documented_fields() {
     assert!(health["uptime_seconds"].as_f64().is_some_and(|s| s >= 0.0));
     assert_eq!(live, json!({"status": "alive"}));
     assert_keys(&simple, &["status", "timestamp"], "/api/health/simple");
-    assert!(simple["status"] == "healthy" && is_timestamp(&simple["timestamp"]));
+    assert!(simple["status"] == "healthy" && is_api_timestamp(&simple["timestamp"]));
     assert_keys(&ready, &["status", "checks"], "/health/ready");
     assert_eq!(ready["status"], "ready");
     let checks = &ready["checks"];
@@ -136,7 +132,7 @@ async fn the_detailed_report_has_cpu_memory_disk_and_connections() {
         assert_eq!(d["status"], "healthy");
     }
     assert_keys(&d, &fields, "/health/detailed");
-    assert!(is_timestamp(&d["timestamp"]) && d["cpu_percent"].is_number());
+    assert!(is_api_timestamp(&d["timestamp"]) && d["cpu_percent"].is_number());
     assert_memory_info(&d["memory"]);
     assert_disk(&d["disk"], "/health/detailed disk");
     let conns = &d["memory"]["connections"];
@@ -232,7 +228,7 @@ async fn the_comprehensive_report_has_every_section() {
         "/api/health/",
     );
     assert_eq!(h["status"], "healthy");
-    assert!(is_timestamp(&h["timestamp"]));
+    assert!(is_api_timestamp(&h["timestamp"]));
     let server = &h["server"];
     assert_keys(server, &["name", "version", "environment", "uptime"], "server");
     assert_eq!((&server["name"], &server["environment"]), (&json!("Agent Kanban API"), &json!("development")));
@@ -300,7 +296,7 @@ async fn recent_activity_lists_the_newest_history_rows_without_values_or_authors
     for r in recent {
         assert_keys(r, &["ticket_id", "field", "changed_at"], "recent_activity row");
         assert_eq!(r["ticket_id"], id(&ticket));
-        assert!(is_timestamp(&r["changed_at"]));
+        assert!(is_api_timestamp(&r["changed_at"]));
     }
 }
 

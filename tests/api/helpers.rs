@@ -29,14 +29,33 @@ pub async fn spawn_app() -> TestApp {
 /// A server with the test profile, adjusted by `tweak` before start.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("create temp dir"));
+    let mut config = test_config(&dir.path().join("kanban.db"));
+    tweak(&mut config);
+    start(config, dir).await
+}
+
+/// The test profile on the database `db`: port 0 on loopback, anonymous callers act as `pm`,
+/// rate limiting off.
+pub fn test_config(db: &std::path::Path) -> Config {
     let mut config = Config::default();
     config.server.host = "127.0.0.1".into();
     config.server.port = 0;
-    config.database.path = dir.path().join("kanban.db");
+    config.database.path = db.to_path_buf();
     config.auth.anonymous_role = AnonymousRole::Pm;
     config.rate_limit.enabled = false;
-    tweak(&mut config);
-    start(config, dir).await
+    config
+}
+
+/// An API timestamp: RFC 3339 in UTC with milliseconds and `Z` (`2026-11-22T10:10:37.161Z`).
+pub fn is_api_timestamp(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| {
+        let b = s.as_bytes();
+        b.len() == 24
+            && b[10] == b'T'
+            && b[19] == b'.'
+            && s.ends_with('Z')
+            && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+    })
 }
 
 async fn start(config: Config, dir: Arc<tempfile::TempDir>) -> TestApp {

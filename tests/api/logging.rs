@@ -5,23 +5,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::binary::{PROCESS_TIMEOUT, Site};
+use crate::helpers::is_api_timestamp;
 
 const PASSWORD: &str = "Log-Capture-Password-1";
 const JWT_SECRET: &str = "log-capture-jwt-secret-0123456789-abcdef";
 const QUERY_SECRET: &str = "query-secret-value-42";
 const OPS_TOKEN: &str = "log-capture-ops-token-5678";
-
-fn is_log_timestamp(v: &Value) -> bool {
-    let Some(s) = v.as_str() else { return false };
-    let b = s.as_bytes();
-    // 2026-11-22T10:10:37.161Z
-    b.len() == 24
-        && b[4] == b'-'
-        && b[10] == b'T'
-        && b[19] == b'.'
-        && b[23] == b'Z'
-        && chrono::DateTime::parse_from_rfc3339(s).is_ok()
-}
 
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_with_request_fields_and_no_secrets() {
@@ -95,7 +84,7 @@ async fn json_logs_are_one_object_per_line_with_request_fields_and_no_secrets() 
             assert!(!line.contains(secret), "a secret in the log: {line}");
         }
         let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
-        assert!(is_log_timestamp(&entry["timestamp"]), "RFC 3339 UTC with milliseconds and Z: {line}");
+        assert!(is_api_timestamp(&entry["timestamp"]), "RFC 3339 UTC with milliseconds and Z: {line}");
         for key in ["level", "target", "message"] {
             assert!(entry[key].is_string(), "{key} in {line}");
         }

@@ -42,10 +42,6 @@ fn names(fields: &[&str]) -> BTreeSet<String> {
     fields.iter().map(|f| (*f).to_owned()).collect()
 }
 
-fn is_timestamp(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.ends_with('Z') && s.len() >= 20)
-}
-
 /// The next text frame that is not a heartbeat.
 async fn next_frame(ws: &mut WsClient) -> Value {
     loop {
@@ -75,7 +71,7 @@ async fn assert_pong(ws: &mut WsClient) {
     ws.send_json(&json!({"type": "ping"})).await;
     let frame = next_frame(ws).await;
     assert_eq!(frame["type"], "pong", "expected a pong, got {frame}");
-    assert!(is_timestamp(&frame["timestamp"]), "pong timestamp in {frame}");
+    assert!(is_api_timestamp(&frame["timestamp"]), "pong timestamp in {frame}");
 }
 
 /// Connect, consume `connected`, and round-trip a ping so the session has set up its subscriptions.
@@ -93,7 +89,7 @@ fn assert_event<'a>(frame: &'a Value, event: &str, board_id: i64, fields: &[&str
     assert_eq!(keys(frame), names(&["event", "data", "board_id", "timestamp", "seq"]), "envelope keys of {frame}");
     assert!(frame["board_id"].is_i64(), "board_id is a JSON number in {frame}");
     assert_eq!(frame["board_id"].as_i64(), Some(board_id), "board_id in {frame}");
-    assert!(is_timestamp(&frame["timestamp"]), "timestamp ends in Z in {frame}");
+    assert!(is_api_timestamp(&frame["timestamp"]), "timestamp ends in Z in {frame}");
     assert!(frame["seq"].as_i64().is_some_and(|s| s >= 1), "numeric seq in {frame}");
     assert_eq!(keys(&frame["data"]), names(fields), "data fields of {event}");
     &frame["data"]
@@ -298,7 +294,7 @@ async fn the_connected_frame_describes_the_connection() {
     let fields = ["client_id", "client_label", "username", "board_id", "last_seq", "message", "server_time"];
     assert_eq!(keys(&hello["data"]), names(&fields));
     assert_eq!(hello["data"]["message"], "Connected to Agent Kanban Board WebSocket");
-    assert!(is_timestamp(&hello["data"]["server_time"]));
+    assert!(is_api_timestamp(&hello["data"]["server_time"]));
     assert_eq!(hello["data"]["username"], "anonymous");
     assert!(hello["data"]["client_label"].is_null());
     assert!(hello["data"]["board_id"].is_i64() && hello["data"]["last_seq"].is_i64());
@@ -322,7 +318,7 @@ async fn board_created_reaches_all_board_subscribers_only() {
     assert_eq!(data["id"], board["id"]);
     assert_eq!(data["name"], "Roadmap");
     assert_eq!(data["columns"], board["columns"]);
-    assert!(is_timestamp(&data["created_at"]));
+    assert!(is_api_timestamp(&data["created_at"]));
     let sentinel = app.create_ticket(1, "sentinel").await;
     let first = next_frame(&mut board_one).await;
     assert_eq!(first["event"], "ticket_created", "board 1's first frame is the sentinel: {first}");
@@ -348,7 +344,7 @@ async fn board_updated_reaches_the_board_and_all_board_subscribers_only() {
     assert_eq!(data["id"], board_id);
     assert_eq!(data["name"], "Roadmap 2027");
     assert_eq!(data["version"], updated["version"]);
-    assert!(data["version"].is_i64() && is_timestamp(&data["updated_at"]));
+    assert!(data["version"].is_i64() && is_api_timestamp(&data["updated_at"]));
     assert_eq!(frame["seq"], 2);
     w.other_board_saw_nothing(&app).await;
 }
@@ -374,7 +370,7 @@ fn single_update<'a>(frame: &'a Value, kind: &str, extra: &[&str], ticket_fields
     let mut fields = vec!["type", "ticket_ids", "changed_by", "timestamp", "tickets"];
     fields.extend_from_slice(extra);
     assert_eq!(keys(update), names(&fields), "keys of the {kind} update");
-    assert!(is_timestamp(&update["timestamp"]));
+    assert!(is_api_timestamp(&update["timestamp"]));
     for ticket in update["tickets"].as_array().expect("tickets") {
         assert_eq!(keys(ticket), names(ticket_fields), "per-ticket keys of {kind}");
     }
@@ -497,7 +493,7 @@ async fn ticket_created_carries_the_whole_new_ticket() {
     }
     assert_eq!(data["current_column"], FIRST_COLUMN);
     assert!(data["assignee"].is_null() && data["acceptance_criteria"].is_null());
-    assert!(is_timestamp(&data["created_at"]) && is_timestamp(&data["column_entered_at"]));
+    assert!(is_api_timestamp(&data["created_at"]) && is_api_timestamp(&data["column_entered_at"]));
     w.other_board_saw_nothing(&app).await;
 }
 
@@ -659,7 +655,7 @@ async fn comments_emit_added_updated_and_deleted() {
     let data = assert_event(&frame, "comment_updated", board_id, &fields);
     assert_eq!(data["text"], "Second thoughts");
     assert_eq!(data["created_at"], comment["created_at"]);
-    assert!(is_timestamp(&data["updated_at"]));
+    assert!(is_api_timestamp(&data["updated_at"]));
 
     ok(app.put(&path, &json!({"text": "Second thoughts"})).await).await;
     ok(app.delete(&path).await).await;
@@ -876,7 +872,7 @@ async fn since_ahead_of_the_board_asks_for_a_resync_and_stays_live() {
 
     assert_eq!(resync["event"], "resync_required", "got {resync}");
     assert_eq!(resync["board_id"], 1);
-    assert!(is_timestamp(&resync["timestamp"]));
+    assert!(is_api_timestamp(&resync["timestamp"]));
     assert_eq!(resync["data"], json!({"board_id": 1, "last_seq": 1, "reason": "future_seq"}));
     let ticket = app.create_ticket(1, "live").await;
     let next = next_frame(&mut ws).await;
@@ -981,7 +977,7 @@ async fn ping_gets_a_pong_with_a_type_key() {
     let pong = ws.next_json().await;
     assert_eq!(keys(&pong), names(&["type", "timestamp"]));
     assert_eq!(pong["type"], "pong");
-    assert!(is_timestamp(&pong["timestamp"]));
+    assert!(is_api_timestamp(&pong["timestamp"]));
 }
 
 #[tokio::test]
@@ -995,14 +991,14 @@ async fn heartbeats_expect_a_response_and_responses_are_acknowledged() {
     assert_eq!(heartbeat["event"], "heartbeat", "got {heartbeat}");
     assert_eq!(heartbeat["expect_response"], true);
     assert!(heartbeat["heartbeat_id"].as_str().is_some_and(|s| s.starts_with("hb_")), "{heartbeat}");
-    assert!(is_timestamp(&heartbeat["timestamp"]) && is_timestamp(&heartbeat["server_time"]));
+    assert!(is_api_timestamp(&heartbeat["timestamp"]) && is_api_timestamp(&heartbeat["server_time"]));
     let hb_id = heartbeat["heartbeat_id"].clone();
     let ts = heartbeat["timestamp"].clone();
     ws.send_json(&json!({"type": "heartbeat_response", "heartbeat_id": hb_id, "timestamp": ts})).await;
     let ack = next_frame(&mut ws).await;
     assert_eq!(ack["event"], "heartbeat_ack", "got {ack}");
     assert_eq!(ack["heartbeat_id"], hb_id);
-    assert!(is_timestamp(&ack["timestamp"]));
+    assert!(is_api_timestamp(&ack["timestamp"]));
     ws.send_json(&json!({"type": "heartbeat_response", "heartbeat_id": "hb_anything"})).await;
     assert_eq!(next_frame(&mut ws).await["heartbeat_id"], "hb_anything", "any id is accepted");
     assert_pong(&mut ws).await;
@@ -1736,7 +1732,7 @@ async fn broadcast_delivers_the_body_to_every_connection_without_a_seq() {
         assert_eq!(keys(&frame), names(&["event", "data", "timestamp"]), "no board_id, no seq: {frame}");
         assert_eq!(frame["event"], "manual_broadcast");
         assert_eq!(frame["data"], body);
-        assert!(is_timestamp(&frame["timestamp"]));
+        assert!(is_api_timestamp(&frame["timestamp"]));
     }
 }
 
