@@ -183,6 +183,40 @@ async fn a_bulk_move_that_changes_nothing_emits_no_event_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn a_bulk_move_that_fails_in_the_database_applies_no_item() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for n in 0..100 {
+        ids.push(id(&app.create_ticket(1, &format!("ticket {n}")).await));
+    }
+    let before: Vec<Value> = {
+        let mut v = Vec::new();
+        for &t in &ids {
+            v.push(ticket(&app, t).await);
+        }
+        v
+    };
+    let seq = last_seq(&app, 1).await;
+    // The database may not grow: the 100 history rows and the bulk_update event cannot all be
+    // stored, so the command fails after some of its items were already written in the
+    // transaction.
+    app.limit_database_growth(Some(0)).await;
+    let resp = app.post("/api/bulk/tickets/move", &json!({"ticket_ids": ids, "target_column": "Done"})).await;
+    assert_error(resp, StatusCode::INSUFFICIENT_STORAGE, "STORAGE_FULL").await;
+    app.limit_database_growth(None).await;
+
+    for (t, was) in ids.iter().zip(&before) {
+        assert_eq!(&ticket(&app, *t).await, was, "ticket {t} is untouched");
+    }
+    assert_eq!(history(&app, ids[0]).await.len(), 1, "no history row was kept");
+    assert_eq!(history(&app, ids[99]).await.len(), 1, "no history row was kept");
+    assert_eq!(last_seq(&app, 1).await, seq, "no event was logged");
+    // With space again the same request applies every item.
+    let resp = ok(app.post("/api/bulk/tickets/move", &json!({"ticket_ids": ids, "target_column": "Done"})).await).await;
+    assert_eq!(resp["successful_moves"], 100);
+}
+
+#[tokio::test]
 async fn bulk_moves_count_as_column_transitions_and_reset_the_time_in_column() {
     let app = spawn_app().await;
     let t = id(&app.create_ticket(1, "T").await);

@@ -206,6 +206,37 @@ async fn the_connection_cap_holds_while_a_normal_client_is_still_served() {
 }
 
 #[tokio::test]
+async fn silent_clients_beyond_the_cap_do_not_starve_a_normal_client() {
+    let app = spawn_app_with(|c| {
+        c.server.max_connections = 2;
+        c.server.header_read_timeout_seconds = 1;
+        c.server.keep_alive_idle_seconds = 60;
+    })
+    .await;
+    // Twice as many silent clients as there are slots: two are accepted, two wait in line.
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(connect(&app).await);
+    }
+    // A normal client queues behind them. Nobody frees a slot by hand: the header-read timeout
+    // closes the silent ones, two at a time, and the normal client is served in its turn.
+    let started = Instant::now();
+    let mut normal = connect(&app).await;
+    normal.write_all(get_request(&app, "/api/status").as_bytes()).await.expect("send");
+    let (status, _) = read_response(&mut normal).await;
+    assert_eq!(status, 200);
+    assert!(app.open_connections() <= 2, "the cap holds");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "served after two timeout rounds: {:?}",
+        started.elapsed()
+    );
+    for conn in &mut silent {
+        assert!(closed_by_server(conn).await, "every silent client was closed");
+    }
+}
+
+#[tokio::test]
 async fn a_write_to_a_full_database_answers_507_and_writes_nothing() {
     let app = spawn_app().await;
     let board = app.create_board("Full").await;
