@@ -26,6 +26,11 @@ use crate::ws::hub::{Admission, AdmitError, NewConn, Topic};
 use crate::ws::protocol;
 use crate::ws::session::{self, InitialBoard, SessionSettings, SessionStart};
 
+/// Initial size and largest single read of a socket's inbound buffer. Clients send small JSON
+/// frames (ping, subscribe); a larger frame grows the buffer to its length as it arrives. Every
+/// idle socket holds this much (tungstenite's default, 128 KiB, would cost 128 MB per 1 000).
+const READ_BUFFER_BYTES: usize = 1024;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(connect))
@@ -105,7 +110,7 @@ async fn connect(
     let max_message = state.config.realtime.max_message_bytes;
     let start = session_start(&state, &caller, hs, initial, admission);
     Ok(upgrade
-        .read_buffer_size(4096)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(max_message)
         .max_frame_size(max_message)
         .on_upgrade(move |socket| session::run(socket, start)))

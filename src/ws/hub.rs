@@ -34,12 +34,20 @@ impl Frame {
     }
 }
 
-/// A frame waiting in a connection's outbound queue; board events carry `(board_id, seq)` so the
-/// session knows the last seq it delivered per board.
+impl Frame {
+    /// A frame that is not a logged board event (its `board_id` and `seq` are not read).
+    pub fn plain(text: Utf8Bytes) -> Frame {
+        Frame { board_id: 0, seq: 0, text }
+    }
+}
+
+/// A frame waiting in a connection's outbound queue. With `board_event`, the frame's
+/// `(board_id, seq)` is what the session records as delivered for that board. Kept to two words:
+/// every connection's queue reserves room for a block of 32 of them when it is created.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
-    pub text: Utf8Bytes,
-    pub board_seq: Option<(i64, i64)>,
+    pub frame: Arc<Frame>,
+    pub board_event: bool,
 }
 
 /// What a broadcast channel carries.
@@ -436,7 +444,7 @@ impl Hub {
 
     /// Queue `text` to every open connection; returns how many accepted it.
     pub fn broadcast(&self, text: &str) -> usize {
-        let frame = Outgoing { text: text.to_owned().into(), board_seq: None };
+        let frame = Outgoing { frame: Arc::new(Frame::plain(text.to_owned().into())), board_event: false };
         self.connections().iter().filter(|c| c.outbound.try_send(frame.clone()).is_ok()).count()
     }
 

@@ -18,8 +18,8 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use super::hub::{
-    Admission, CloseCmd, Conn, Dropped, HEARTBEAT_TIMEOUT, Hub, Outgoing, Registration, Subscription, Subscriptions,
-    Topic,
+    Admission, CloseCmd, Conn, Dropped, Frame, HEARTBEAT_TIMEOUT, Hub, Outgoing, Registration, Subscription,
+    Subscriptions, Topic,
 };
 use super::protocol::{self, ClientMessage, ResyncReason};
 use crate::db;
@@ -148,7 +148,7 @@ impl Session {
         // A close signalled before this receiver existed (e.g. shutdown began mid-handshake).
         let pending = *close.borrow_and_update();
         if let Some(cmd) = pending {
-            return self.finish(&mut sink, cmd).await;
+            return Box::pin(self.finish(&mut sink, cmd)).await;
         }
         let start = tokio::time::Instant::now() + self.settings.heartbeat_interval;
         let mut heartbeat = tokio::time::interval_at(start, self.settings.heartbeat_interval);
@@ -172,8 +172,9 @@ impl Session {
                     }
                     None => return,
                 },
-                Some(frame) = outbound.recv() => {
-                    if !self.send(&mut sink, frame.text, frame.board_seq).await {
+                Some(out) = outbound.recv() => {
+                    let board_seq = out.board_event.then_some((out.frame.board_id, out.frame.seq));
+                    if !self.send(&mut sink, out.frame.text.clone(), board_seq).await {
                         // A timed-out write raised a lag signal, handled on the next turn.
                         if self.conn.close_signal().borrow().is_none() {
                             return;
@@ -191,7 +192,7 @@ impl Session {
                 changed = close.changed() => {
                     let cmd = if changed.is_ok() { *close.borrow() } else { None };
                     if let Some(cmd) = cmd {
-                        self.finish(&mut sink, cmd).await;
+                        Box::pin(self.finish(&mut sink, cmd)).await;
                     }
                     return;
                 },
@@ -203,7 +204,9 @@ impl Session {
     async fn handle(&mut self, sink: &mut Sink, msg: Message) -> bool {
         let reply = match msg {
             Message::Text(text) => match protocol::parse(text.as_str()) {
-                Ok(m) => self.reply(m).await,
+                // Boxed: a reply may wait on the database, and that future would otherwise be
+                // held inline in every idle session's task for its whole life.
+                Ok(m) => Box::pin(self.reply(m)).await,
                 Err((code, message)) => protocol::error(code, &message),
             },
             Message::Binary(_) => protocol::error("BINARY_NOT_SUPPORTED", "Binary frames are not supported"),
@@ -323,8 +326,8 @@ struct Forwarder {
 
 impl Forwarder {
     /// Queue a frame, waiting at most the send timeout for room.
-    async fn push(&self, text: Utf8Bytes, board_seq: Option<(i64, i64)>) -> bool {
-        match self.conn.outbound.send_timeout(Outgoing { text, board_seq }, self.send_timeout).await {
+    async fn push(&self, frame: Arc<Frame>, board_event: bool) -> bool {
+        match self.conn.outbound.send_timeout(Outgoing { frame, board_event }, self.send_timeout).await {
             Ok(()) => true,
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
                 self.hub.count_dropped(Dropped::QueueFull, 1);
@@ -339,7 +342,7 @@ impl Forwarder {
         loop {
             match sub.rx.recv().await {
                 Ok(frame) => {
-                    if !self.push(frame.text.clone(), None).await {
+                    if !self.push(frame, false).await {
                         return self.conn.signal(CloseCmd::Lagged { board_id: None, last_seq: None });
                     }
                 }
@@ -357,7 +360,9 @@ impl Forwarder {
     async fn board(self, board_id: i64, mut sub: Subscription, since: Option<i64>, last_seq: i64) {
         let mut sent = last_seq;
         if let Some(since) = since
-            && !self.replay(board_id, since, last_seq).await
+            // Boxed: the replay's database read would otherwise stay inline in the task of every
+            // forwarder for its whole life.
+            && !Box::pin(self.replay(board_id, since, last_seq)).await
         {
             return self.conn.signal(CloseCmd::Lagged { board_id: Some(board_id), last_seq: Some(sent) });
         }
@@ -365,10 +370,11 @@ impl Forwarder {
             match sub.rx.recv().await {
                 Ok(frame) if frame.seq <= sent => {}
                 Ok(frame) => {
-                    if !self.push(frame.text.clone(), Some((board_id, frame.seq))).await {
+                    let seq = frame.seq;
+                    if !self.push(frame, true).await {
                         return self.conn.signal(CloseCmd::Lagged { board_id: Some(board_id), last_seq: Some(sent) });
                     }
-                    sent = frame.seq;
+                    sent = seq;
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     self.hub.count_dropped(Dropped::Lagged, missed);
@@ -379,6 +385,12 @@ impl Forwarder {
         }
     }
 
+    /// `resync_required` for `board_id` at `last_seq`, as a board frame at that seq.
+    fn resync(&self, board_id: i64, last_seq: i64, reason: ResyncReason) -> Arc<Frame> {
+        let text = protocol::resync_required(Some(board_id), Some(last_seq), reason);
+        Arc::new(Frame { board_id, seq: last_seq, text: text.into() })
+    }
+
     /// Send the missed events, or `resync_required` when they are gone (`expired`) or `since`
     /// is ahead of the board (`future_seq`). False when the queue could not take them.
     async fn replay(&self, board_id: i64, since: i64, last_seq: i64) -> bool {
@@ -386,37 +398,22 @@ impl Forwarder {
             return true;
         }
         if since > last_seq {
-            return self
-                .push(
-                    protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::FutureSeq).into(),
-                    Some((board_id, last_seq)),
-                )
-                .await;
+            return self.push(self.resync(board_id, last_seq, ResyncReason::FutureSeq), true).await;
         }
         let events = match db::events::range(&self.db, board_id, since, last_seq).await {
             Ok(events) => events,
             Err(e) => {
                 tracing::error!(error = %e, "replay failed");
-                return self
-                    .push(
-                        protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::Expired).into(),
-                        Some((board_id, last_seq)),
-                    )
-                    .await;
+                return self.push(self.resync(board_id, last_seq, ResyncReason::Expired), true).await;
             }
         };
         let complete = usize::try_from(last_seq - since).is_ok_and(|n| n == events.len())
             && events.first().is_some_and(|e| e.seq == since + 1);
         if !complete {
-            return self
-                .push(
-                    protocol::resync_required(Some(board_id), Some(last_seq), ResyncReason::Expired).into(),
-                    Some((board_id, last_seq)),
-                )
-                .await;
+            return self.push(self.resync(board_id, last_seq, ResyncReason::Expired), true).await;
         }
         for event in &events {
-            if !self.push(super::hub::Frame::from_event(event).text, Some((board_id, event.seq))).await {
+            if !self.push(Arc::new(Frame::from_event(event)), true).await {
                 return false;
             }
         }

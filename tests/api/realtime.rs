@@ -1591,6 +1591,18 @@ async fn a_frame_over_the_message_limit_closes_the_socket_with_1009() {
     assert_eq!(app.ws_closes(1009), 1);
 }
 
+#[tokio::test]
+async fn a_frame_many_times_the_read_buffer_but_under_the_limit_is_handled() {
+    // The default limit (64 KiB) is far above a socket's small initial read buffer: a large
+    // frame arrives over many reads and is still answered, twice in a row.
+    let app = spawn_app().await;
+    let (mut ws, _) = open(&app, "").await;
+    let big = json!({"type": "ping", "pad": "x".repeat(60_000)});
+    assert_pong_after(&mut ws, &big).await;
+    assert_pong_after(&mut ws, &big).await;
+    assert_pong_after(&mut ws, &json!({"type": "ping"})).await;
+}
+
 async fn assert_pong_after(ws: &mut WsClient, frame: &Value) {
     ws.send_json(frame).await;
     assert_eq!(next_frame(ws).await["type"], "pong", "a frame under the limit is handled");
