@@ -16,7 +16,7 @@ use crate::db;
 use crate::domain::role::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::ws::hub::Topic;
+use crate::ws::conn::Topic;
 
 const PREFIX: &str = "kanban://boards/";
 

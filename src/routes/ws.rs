@@ -22,7 +22,8 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{OptionalJsonBody, QueryParams};
 use crate::service::write::Reply;
 use crate::state::AppState;
-use crate::ws::hub::{Admission, AdmitError, NewConn, Topic};
+use crate::ws::conn::{NewConn, Topic};
+use crate::ws::hub::{Admission, AdmitError};
 use crate::ws::protocol;
 use crate::ws::session::{self, InitialBoard, SessionSettings, SessionStart};
 

@@ -1,6 +1,7 @@
 //! Realtime: the per-board broadcast hub, one task per WebSocket connection, and the JSON frames
 //! of the protocol (`realtime.md`).
 
+pub mod conn;
 pub mod hub;
 pub mod protocol;
 pub mod session;

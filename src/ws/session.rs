@@ -17,10 +17,8 @@ use sqlx::SqlitePool;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
-use super::hub::{
-    Admission, CloseCmd, Conn, Dropped, Frame, HEARTBEAT_TIMEOUT, Hub, Outgoing, Registration, Subscription,
-    Subscriptions, Topic,
-};
+use super::conn::{CloseCmd, Conn, Frame, HEARTBEAT_TIMEOUT, Outgoing, Subscriptions, Topic};
+use super::hub::{Admission, Dropped, Hub, Registration, Subscription};
 use super::protocol::{self, ClientMessage, ResyncReason};
 use crate::db;
 use crate::error::ApiResult;
