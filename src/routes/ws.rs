@@ -29,7 +29,7 @@ use crate::ws::session::{self, InitialBoard, SessionSettings, SessionStart};
 
 /// Initial size and largest single read of a socket's inbound buffer. Clients send small JSON
 /// frames (ping, subscribe); a larger frame grows the buffer to its length as it arrives. Every
-/// idle socket holds this much (tungstenite's default, 128 KiB, would cost 128 MB per 1 000).
+/// idle socket holds this much (tungstenite's default, 128 KiB, would cost ~130 MB per 1 000).
 const READ_BUFFER_BYTES: usize = 1024;
 
 pub fn router() -> OpenApiRouter<AppState> {
