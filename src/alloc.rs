@@ -39,3 +39,57 @@ pub fn release_free_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Free memory the allocator holds in its arenas (all of them), or `None` where it cannot tell.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn free_bytes() -> Option<usize> {
+    // SAFETY: mallinfo2 only reads the allocator's statistics.
+    let info = unsafe { libc::mallinfo2() };
+    Some(info.fordblks)
+}
+
+/// Free memory the allocator holds, where it cannot tell: `None`.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn free_bytes() -> Option<usize> {
+    None
+}
+
+/// Free memory above which [`release_if_worthwhile`] returns it to the system.
+pub const RELEASE_THRESHOLD: usize = 4 * 1024 * 1024;
+
+/// Return free memory to the system when the allocator holds more than [`RELEASE_THRESHOLD`] of
+/// it: freed buffers of a burst of requests or WebSocket handshakes otherwise stay resident, with
+/// holes between live allocations that glibc trims only at the top of its heap by itself. Returns
+/// whether it released.
+pub fn release_if_worthwhile() -> bool {
+    match free_bytes() {
+        Some(free) if free > RELEASE_THRESHOLD => {
+            release_free_memory();
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freed_heap_memory_is_counted_as_free() {
+        // 16 MiB in 32 KiB blocks (below the mmap threshold, so from the heap), each followed by a
+        // small block that stays allocated so the heap cannot simply shrink from the top.
+        let mut big = Vec::new();
+        let mut pins = Vec::new();
+        for _ in 0..512 {
+            big.push(vec![1u8; 32 * 1024]);
+            pins.push(vec![2u8; 64]);
+        }
+        let before = free_bytes().expect("glibc reports its statistics");
+        drop(big);
+        let after = free_bytes().expect("glibc reports its statistics");
+        assert!(after >= before + 8 * 1024 * 1024, "free {before} -> {after}");
+        release_free_memory();
+        assert_eq!(pins.len(), 512);
+    }
+}

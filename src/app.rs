@@ -222,6 +222,8 @@ pub struct Server {
     writer_task: WriterTask,
     hub: Hub,
     purge: tokio::task::JoinHandle<()>,
+    /// The periodic memory release (`ops.memory_release_interval_seconds`), when on.
+    release: Option<tokio::task::JoinHandle<()>>,
     events: EventsConfig,
     grace: Duration,
     open: OpenConnections,
@@ -267,6 +269,10 @@ impl Server {
         let auth = auth_context(&config).await?;
         let events = config.events.clone();
         let purge = tokio::spawn(jobs::purge_events_periodically(writer.clone(), events.clone()));
+        let release = (config.ops.memory_release_interval_seconds > 0).then(|| {
+            let every = Duration::from_secs(config.ops.memory_release_interval_seconds);
+            tokio::spawn(jobs::release_free_memory_periodically(every))
+        });
         let backups = Scheduler::spawn(ScheduleSettings {
             database: config.database.clone(),
             backup: config.backup.clone(),
@@ -307,6 +313,7 @@ impl Server {
             writer_task,
             hub,
             purge,
+            release,
             events,
             grace,
             open,
@@ -382,6 +389,9 @@ impl Server {
         // handshakes).
         self.hub.shutdown(Duration::from_secs(5)).await;
         self.purge.abort();
+        if let Some(release) = &self.release {
+            release.abort();
+        }
         // A running backup gives up and deletes its temporary file.
         self.backups.stop().await;
         let mut serving = self.serving;

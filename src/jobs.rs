@@ -30,3 +30,18 @@ pub async fn purge_events_periodically(writer: WriterHandle, cfg: EventsConfig) 
         }
     }
 }
+
+/// Every `every`, return the allocator's free memory to the system when it is worth it
+/// ([`crate::alloc::release_if_worthwhile`]), on a blocking thread: trimming walks the heap.
+pub async fn release_free_memory_periodically(every: Duration) {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match tokio::task::spawn_blocking(crate::alloc::release_if_worthwhile).await {
+            Ok(true) => tracing::debug!("free memory returned to the system"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "memory release failed"),
+        }
+    }
+}

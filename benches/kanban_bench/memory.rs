@@ -17,9 +17,12 @@ use crate::{seed, server};
 const LISTED_BOARD_TICKETS: usize = 5_000;
 /// GETs of each read in the load.
 const READS: u64 = 50;
+/// How long after the first sample with the sockets open the settled one is taken.
+const SETTLE: Duration = Duration::from_secs(3);
 
 /// Measure RSS idle, after creates (`--concurrency` 64, `--duration` 10 s) plus list-board and
-/// dashboard reads, and with `--subscribers` (1000) idle sockets on board 1.
+/// dashboard reads, and with `--subscribers` (1000) idle sockets on board 1 (0.5 s after they are
+/// open, and settled 3 s later).
 pub async fn run(opts: &Opts) -> Result<(), String> {
     let server = server::start(&opts.common).await?;
     let c = opts.concurrency_or(&[64])[0];
@@ -43,9 +46,12 @@ pub async fn run(opts: &Opts) -> Result<(), String> {
     let n = opts.subscribers.unwrap_or(1000);
     eprintln!("memory: opening {n} idle sockets");
     let sockets = connect_idle(&server.ws_base(), n).await?;
-    // Give the sessions a moment to settle before sampling.
+    // Give the sessions a moment to settle before sampling; then sample again after the server's
+    // periodic memory release (`ops.memory_release_interval_seconds`, 2 s) has had its turn.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_with_ws = server.rss_mb();
+    tokio::time::sleep(SETTLE).await;
+    let rss_with_ws_settled = server.rss_mb();
     drop(sockets);
 
     let line = json!({
@@ -53,6 +59,7 @@ pub async fn run(opts: &Opts) -> Result<(), String> {
         "rss_idle_mb": round(rss_idle.unwrap_or(f64::NAN), 1),
         "rss_after_load_mb": round(rss_after_load.unwrap_or(f64::NAN), 1),
         "rss_with_ws_mb": round(rss_with_ws.unwrap_or(f64::NAN), 1),
+        "rss_with_ws_settled_mb": round(rss_with_ws_settled.unwrap_or(f64::NAN), 1),
         "ws_connections": n,
         "load_concurrency": c,
         "load_creates": creates.ops(),

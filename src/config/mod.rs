@@ -122,6 +122,7 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("ops.memory_threshold_mb", 1, i64::MAX),
     ("ops.memory_sample_interval_seconds", 1, 3600),
     ("ops.memory_samples_kept", 10, 10_000),
+    ("ops.memory_release_interval_seconds", 0, 3600),
     ("ops.min_free_disk_mb", 0, i64::MAX),
     ("backup.interval_hours", 1, 720),
     ("backup.keep", 1, 100),
@@ -315,6 +316,7 @@ mod tests {
             (None, &[("KANBAN__OPS__MEMORY_SAMPLES_KEPT", "9")], "ops.memory_samples_kept"),
             (None, &[("KANBAN__OPS__MEMORY_SAMPLE_INTERVAL_SECONDS", "0")], "ops.memory_sample_interval_seconds"),
             (None, &[("KANBAN__OPS__MEMORY_THRESHOLD_MB", "0")], "ops.memory_threshold_mb"),
+            (None, &[("KANBAN__OPS__MEMORY_RELEASE_INTERVAL_SECONDS", "3601")], "ops.memory_release_interval_seconds"),
             (None, &[("KANBAN__BACKUP__KEEP", "0")], "backup.keep"),
             (None, &[("KANBAN__BACKUP__INTERVAL_HOURS", "721")], "backup.interval_hours"),
         ];

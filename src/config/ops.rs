@@ -20,6 +20,9 @@ pub struct OpsConfig {
     pub memory_sample_interval_seconds: u64,
     /// Resource samples kept (the leak detection reads the newest 10).
     pub memory_samples_kept: usize,
+    /// Seconds between two checks of the allocator's free memory, returned to the system when it
+    /// passes a few MiB; 0: never.
+    pub memory_release_interval_seconds: u64,
     /// `/health/ready` fails its disk check below this many free MiB on the data directory's filesystem.
     pub min_free_disk_mb: u64,
 }
