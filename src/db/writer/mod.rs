@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use sqlx::SqliteConnection;
+use sqlx::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::db::pinning::run_on_own_thread;
@@ -255,6 +255,11 @@ impl Worker {
         }
         if traced {
             stats::remove(&mut self.conn, &self.stats).await;
+        }
+        // Closed, not dropped: a dropped sqlx connection closes later on its own thread, and the
+        // files of a stopped server must be settled when `shutdown` returns.
+        if let Err(e) = self.conn.close().await {
+            tracing::warn!(error = %e, "closing the write connection failed");
         }
     }
 
