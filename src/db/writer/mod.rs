@@ -362,8 +362,6 @@ fn boundary(previous_ok: bool) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use sqlx::Connection;
-
     use super::*;
 
     struct NoEvents;
