@@ -13,6 +13,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
+use super::catalog;
 use super::resources;
 use super::tools::{self, Call};
 use crate::auth::Caller;
@@ -101,11 +102,11 @@ impl ServerHandler for KanbanMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let caller = self.caller(&context).await.map_err(protocol_error)?;
-        Ok(ListToolsResult::with_all_items(tools::visible(&caller)))
+        Ok(ListToolsResult::with_all_items(catalog::visible(&caller)))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        tools::find(name)
+        catalog::find(name)
     }
 
     async fn call_tool(

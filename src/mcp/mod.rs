@@ -6,6 +6,7 @@
 
 mod args;
 pub mod bridge;
+mod catalog;
 mod handler;
 mod output;
 mod resources;

@@ -17,6 +17,7 @@ pub mod schemas;
 pub mod sessions;
 pub mod statistics;
 pub mod tickets;
+pub mod users;
 pub mod webui;
 pub mod ws;
 
@@ -112,6 +113,7 @@ pub fn api_router(state: &AppState) -> (axum::Router<AppState>, serde_json::Valu
         .merge(limited(auth::login_router(), &class("login", rl.login)))
         .merge(limited(boards::create_router(), &class("board_create", rl.board_create)))
         .merge(limited(auth::router(), &general))
+        .merge(limited(users::router(), &general))
         .merge(limited(boards::router(), &general))
         .merge(limited(
             tickets::router().layer(axum::middleware::from_fn_with_state(state.clone(), dragdrop::track_moves)),

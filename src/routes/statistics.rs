@@ -18,9 +18,10 @@ use crate::extract::{BoardId, QueryParams, TicketId};
 use crate::service::statistics::board_history;
 use crate::state::AppState;
 use crate::stats::board::{
-    BoardStatistics, ColumnReport, RealtimeColors, TicketColors, TicketInput, TicketStatistics, board_statistics,
-    column_report, column_times, realtime_colors, ticket_colors, ticket_statistics,
+    BoardStatistics, TicketInput, TicketStatistics, board_statistics, column_times, ticket_statistics,
 };
+use crate::stats::colors::{RealtimeColors, TicketColors, realtime_colors, ticket_colors};
+use crate::stats::column::{ColumnReport, column_report};
 use crate::stats::flow::FlowMetrics;
 use crate::stats::performance::{Performance, performance};
 use crate::stats::timeline::track;

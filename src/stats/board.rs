@@ -1,5 +1,6 @@
 //! Time-in-column statistics of a board (`statistics.md` §3–5): per-column aggregates, a ticket's
-//! z-score, percentile rank and colour, and the colour listings.
+//! z-score, percentile rank and colour. The colour listings are `colors.rs`, the column report
+//! `column.rs`.
 
 use std::collections::HashMap;
 
@@ -95,11 +96,11 @@ pub struct ColumnStatistics {
     pub percentile_95_hours: f64,
 }
 
-fn seconds(ms: f64) -> f64 {
+pub(super) fn seconds(ms: f64) -> f64 {
     ms / 1000.0
 }
 
-fn hours(ms: f64) -> f64 {
+pub(super) fn hours(ms: f64) -> f64 {
     ms / 3_600_000.0
 }
 
@@ -218,7 +219,7 @@ pub struct ColorSummary {
 }
 
 impl ColorSummary {
-    fn add(&mut self, c: ColorClass) {
+    pub(super) fn add(&mut self, c: ColorClass) {
         match c {
             ColorClass::Normal => self.normal += 1,
             ColorClass::Good => self.good += 1,
@@ -228,194 +229,19 @@ impl ColorSummary {
     }
 }
 
-/// One ticket of `GET …/tickets/colors`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TicketColor {
-    pub ticket_id: i64,
-    pub title: String,
-    pub current_column: String,
-    pub color_class: ColorClass,
-    pub z_score: Option<f64>,
-    pub time_in_column_hours: f64,
-}
-
-/// `GET /api/statistics/boards/{id}/tickets/colors`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TicketColors {
-    pub board_id: i64,
-    pub board_name: String,
-    /// The canonical column name of the `column` filter, or null.
-    pub filter_column: Option<String>,
-    pub total_tickets: usize,
-    pub color_summary: ColorSummary,
-    pub ticket_colors: Vec<TicketColor>,
-    pub cache_info: CacheInfo,
-}
-
-/// Every ticket of the board (or of `filter` only), ordered by column position, then id.
-pub fn ticket_colors(board: &BoardFacts, tickets: &[TicketFacts], filter: Option<&str>, now: Ms) -> TicketColors {
-    let columns = column_times(board, tickets, now);
-    let position: HashMap<&str, usize> = board.columns.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
-    let mut listed: Vec<(usize, &TicketFacts)> = tickets
-        .iter()
-        .filter(|t| filter.is_none_or(|f| t.current_column == f))
-        .filter_map(|t| position.get(t.current_column.as_str()).map(|&i| (i, t)))
-        .collect();
-    listed.sort_by_key(|(i, t)| (*i, t.id));
-    let mut summary = ColorSummary::default();
-    let ticket_colors: Vec<TicketColor> = listed
-        .into_iter()
-        .map(|(i, t)| {
-            let in_column = (now - t.column_entered_at).max(0);
-            let color = columns[i].color(in_column);
-            summary.add(color);
-            TicketColor {
-                ticket_id: t.id,
-                title: t.title.clone(),
-                current_column: t.current_column.clone(),
-                color_class: color,
-                z_score: columns[i].z_score(in_column),
-                time_in_column_hours: hours(in_column as f64),
-            }
-        })
-        .collect();
-    TicketColors {
-        board_id: board.id,
-        board_name: board.name.clone(),
-        filter_column: filter.map(str::to_owned),
-        total_tickets: ticket_colors.len(),
-        color_summary: summary,
-        ticket_colors,
-        cache_info: CacheInfo::NONE,
-    }
-}
-
-/// One ticket of the realtime colour route.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RealtimeColor {
-    pub ticket_id: i64,
-    pub color_class: ColorClass,
-    pub z_score: Option<f64>,
-    pub time_in_column_seconds: f64,
-    pub updated_at: String,
-}
-
-/// `GET /api/statistics/boards/{id}/tickets/colors/realtime`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RealtimeColors {
-    pub board_id: i64,
-    pub ticket_colors: Vec<RealtimeColor>,
-    pub response_time_optimized: bool,
-}
-
-/// Colours of `ids` in request order; unknown or foreign ids are skipped, repeats listed once.
-pub fn realtime_colors(board: &BoardFacts, tickets: &[TicketFacts], ids: &[i64], now: Ms) -> RealtimeColors {
-    let columns = column_times(board, tickets, now);
-    let position: HashMap<&str, usize> = board.columns.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
-    let by_id: HashMap<i64, &TicketFacts> = tickets.iter().map(|t| (t.id, t)).collect();
-    let mut seen = std::collections::HashSet::new();
-    let ticket_colors = ids
-        .iter()
-        .filter(|id| seen.insert(**id))
-        .filter_map(|id| by_id.get(id))
-        .filter_map(|t| {
-            let col = &columns[*position.get(t.current_column.as_str())?];
-            let in_column = (now - t.column_entered_at).max(0);
-            Some(RealtimeColor {
-                ticket_id: t.id,
-                color_class: col.color(in_column),
-                z_score: col.z_score(in_column),
-                time_in_column_seconds: secs(in_column),
-                updated_at: t.updated_at.clone(),
-            })
-        })
-        .collect();
-    RealtimeColors { board_id: board.id, ticket_colors, response_time_optimized: true }
-}
-
-/// `statistics` of the column route (no hours except mean and σ, as the reference).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ColumnFigures {
-    pub mean_time_seconds: f64,
-    pub mean_time_hours: f64,
-    pub std_deviation_seconds: f64,
-    pub std_deviation_hours: f64,
-    pub median_time_seconds: f64,
-    pub percentile_95_seconds: f64,
-    pub min_time_seconds: f64,
-    pub max_time_seconds: f64,
-}
-
-/// Warning (mean + σ) and danger (mean + 2σ) thresholds, seconds.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Thresholds {
-    pub warning_threshold_seconds: f64,
-    pub danger_threshold_seconds: f64,
-}
-
-/// `GET /api/statistics/boards/{id}/column/{column_name}/statistics`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ColumnReport {
-    pub board_id: i64,
-    pub column_name: String,
-    pub ticket_count: usize,
-    pub statistics: ColumnFigures,
-    pub color_distribution: ColorSummary,
-    pub thresholds: Thresholds,
-}
-
-/// The column report of `column` (a board column, board spelling) from its tickets.
-pub fn column_report(board: &BoardFacts, column: &str, tickets: &[TicketFacts], now: Ms) -> ColumnReport {
-    let only = BoardFacts { id: board.id, name: board.name.clone(), columns: vec![column.to_owned()] };
-    let mut times = column_times(&only, tickets, now);
-    let mut c = times.pop().unwrap_or(ColumnTimes {
-        name: column.to_owned(),
-        class: ColumnClass::InProgress,
-        sorted: Vec::new(),
-        summary: Summary::default(),
-    });
-    // The class depends on the column's place on the real board, not on the one-column view.
-    c.class = classify(column, &board.columns);
-    let mut distribution = ColorSummary::default();
-    for &t in &c.sorted {
-        distribution.add(c.color(t));
-    }
-    let s = &c.summary;
-    ColumnReport {
-        board_id: board.id,
-        column_name: column.to_owned(),
-        ticket_count: s.count,
-        statistics: ColumnFigures {
-            mean_time_seconds: seconds(s.mean),
-            mean_time_hours: hours(s.mean),
-            std_deviation_seconds: seconds(s.std_dev),
-            std_deviation_hours: hours(s.std_dev),
-            median_time_seconds: seconds(s.median),
-            percentile_95_seconds: seconds(s.p95),
-            min_time_seconds: seconds(s.min),
-            max_time_seconds: seconds(s.max),
-        },
-        color_distribution: distribution,
-        thresholds: Thresholds {
-            warning_threshold_seconds: seconds(s.mean + s.std_dev),
-            danger_threshold_seconds: seconds(s.mean + 2.0 * s.std_dev),
-        },
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::columns::DEFAULT_COLUMNS;
 
     const H: Ms = 3_600_000;
-    const NOW: Ms = 1_000 * H;
+    pub const NOW: Ms = 1_000 * H;
 
-    fn board() -> BoardFacts {
+    pub fn board() -> BoardFacts {
         BoardFacts { id: 1, name: "My First Board".into(), columns: DEFAULT_COLUMNS.map(String::from).to_vec() }
     }
 
-    fn ticket(id: i64, column: &str, hours_in_column: i64) -> TicketFacts {
+    pub fn ticket(id: i64, column: &str, hours_in_column: i64) -> TicketFacts {
         TicketFacts {
             id,
             title: format!("T{id}"),
@@ -427,7 +253,7 @@ mod tests {
     }
 
     /// The spec example: 1 h, 2 h and 3 h in In Progress.
-    fn three_in_progress() -> Vec<TicketFacts> {
+    pub fn three_in_progress() -> Vec<TicketFacts> {
         vec![ticket(5, "In Progress", 1), ticket(6, "In Progress", 2), ticket(7, "In Progress", 3)]
     }
 
@@ -506,41 +332,5 @@ mod tests {
         assert!(s.is_outlier);
         assert_eq!(s.color_classification, ColorClass::Critical);
         assert!((s.z_score.expect("z") - 3.015).abs() < 0.001, "{:?}", s.z_score);
-    }
-
-    #[test]
-    fn colour_listing_orders_by_column_then_id_and_filters() {
-        let mut tickets = three_in_progress();
-        tickets.push(ticket(2, "Done", 1));
-        tickets.push(ticket(9, "Not Started", 1));
-        let all = ticket_colors(&board(), &tickets, None, NOW);
-        let ids: Vec<i64> = all.ticket_colors.iter().map(|t| t.ticket_id).collect();
-        assert_eq!(ids, [9, 5, 6, 7, 2]);
-        assert_eq!((all.color_summary.normal, all.color_summary.good), (2, 3));
-        assert_eq!(all.total_tickets, 5);
-        let done = ticket_colors(&board(), &tickets, Some("Done"), NOW);
-        assert_eq!((done.total_tickets, done.filter_column.as_deref()), (1, Some("Done")));
-    }
-
-    #[test]
-    fn realtime_colours_keep_request_order_and_skip_unknown_and_repeated_ids() {
-        let tickets = three_in_progress();
-        let r = realtime_colors(&board(), &tickets, &[7, 99, 5, 7], NOW);
-        let ids: Vec<i64> = r.ticket_colors.iter().map(|t| t.ticket_id).collect();
-        assert_eq!(ids, [7, 5]);
-        assert_eq!(r.ticket_colors[0].z_score, Some(1.0));
-        assert_eq!(r.ticket_colors[0].time_in_column_seconds, 10800.0);
-    }
-
-    #[test]
-    fn the_column_report_matches_the_spec_example() {
-        let r = column_report(&board(), "In Progress", &three_in_progress(), NOW);
-        assert_eq!(r.ticket_count, 3);
-        assert_eq!(r.statistics.mean_time_seconds, 7200.0);
-        assert_eq!(r.color_distribution.good, 3);
-        assert_eq!(r.thresholds.warning_threshold_seconds, 10800.0);
-        assert_eq!(r.thresholds.danger_threshold_seconds, 14400.0);
-        let empty = column_report(&board(), "Done", &[], NOW);
-        assert_eq!((empty.ticket_count, empty.thresholds.danger_threshold_seconds), (0, 0.0));
     }
 }

@@ -8,6 +8,8 @@
 pub mod aggregates;
 pub mod board;
 pub mod classes;
+pub mod colors;
+pub mod column;
 pub mod dragdrop;
 pub mod flow;
 pub mod history;

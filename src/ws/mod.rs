@@ -2,6 +2,7 @@
 //! of the protocol (`realtime.md`).
 
 pub mod conn;
+mod forwarder;
 pub mod hub;
 pub mod protocol;
 pub mod session;
