@@ -8,11 +8,14 @@
 //! (anonymous pm, rate limits off, raised realtime limits) — or uses `--url` — and drives it over
 //! HTTP and WebSocket from this process. Each measured configuration prints one JSON line on
 //! stdout; progress and errors go to stderr. `all` runs every scenario with its defaults, each on
-//! its own server.
+//! its own server. `hot-text` is a tool rather than a measurement: it profiles the server and
+//! rewrites the code-layout linker script (`link/hot-text.ld`).
 
 mod analytics;
 mod api;
 mod args;
+mod hot_text;
+mod layout;
 mod load;
 mod memory;
 mod reads;
@@ -38,6 +41,7 @@ async fn run_one(opts: &Opts) -> Result<(), String> {
         "ws-fanout" => ws_fanout::run(opts).await,
         "bulk-move" => analytics::bulk_move(opts).await,
         "statistics" => analytics::statistics(opts).await,
+        "hot-text" => hot_text::run(opts).await,
         other => Err(format!("unknown scenario {other:?}")),
     }
 }

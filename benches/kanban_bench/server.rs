@@ -10,6 +10,8 @@ use crate::args::Common;
 /// Connection limits for the started server: far above anything a scenario opens, since the
 /// process's open-file limit is the real bound.
 const REALTIME_LIMIT: &str = "20000";
+/// How long a started server may take to answer its first request.
+const UP_WITHIN: Duration = Duration::from_secs(10);
 
 /// A server to send requests to; a started child is stopped on drop.
 pub struct Server {
@@ -41,6 +43,11 @@ impl Server {
     /// The server's resident memory now.
     pub fn rss_mb(&self) -> Option<f64> {
         self.pid.and_then(rss_mb)
+    }
+
+    /// The server's process id, when known.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
     }
 
     /// The WebSocket base: `ws://127.0.0.1:PORT`.
@@ -85,17 +92,37 @@ impl Drop for Server {
 pub async fn start(common: &Common) -> Result<Server, String> {
     let server = match &common.url {
         Some(url) => Server { base: url.clone(), pid: common.pid, child: None, _dir: None },
-        None => spawn(common)?,
+        None => spawn(common, &[])?,
     };
-    wait_until_up(&server).await?;
+    wait_until_up(&server, UP_WITHIN).await?;
     Ok(server)
 }
 
-fn spawn(common: &Common) -> Result<Server, String> {
+/// Start the server binary under `wrapper` (a program and its arguments that runs the command
+/// after them in the same process, such as valgrind), allowing `up_within` for it to answer.
+pub async fn start_wrapped(common: &Common, wrapper: &[String], up_within: Duration) -> Result<Server, String> {
+    let server = spawn(common, wrapper)?;
+    wait_until_up(&server, up_within).await?;
+    Ok(server)
+}
+
+/// The server binary a started server runs: `--server-bin`, or the one cargo built for the bench.
+pub fn binary(common: &Common) -> PathBuf {
+    common.server_bin.clone().unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_agent-kanban")))
+}
+
+fn spawn(common: &Common, wrapper: &[String]) -> Result<Server, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let port = free_port()?;
-    let bin = common.server_bin.clone().unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_agent-kanban")));
-    let mut cmd = Command::new(&bin);
+    let bin = binary(common);
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(&bin);
+            cmd
+        }
+        None => Command::new(&bin),
+    };
     cmd.env("KANBAN_CONFIG_DIR", dir.path())
         .env("KANBAN__SERVER__HOST", "127.0.0.1")
         .env("KANBAN__SERVER__PORT", port.to_string())
@@ -112,15 +139,16 @@ fn spawn(common: &Common) -> Result<Server, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        .map_err(|e| format!("cannot start {}: {e}", cmd.get_program().to_string_lossy()))?;
     let pid = Some(child.id());
     Ok(Server { base: format!("http://127.0.0.1:{port}"), pid, child: Some(child), _dir: Some(dir) })
 }
 
-async fn wait_until_up(server: &Server) -> Result<(), String> {
+async fn wait_until_up(server: &Server, within: Duration) -> Result<(), String> {
     let client = reqwest::Client::builder().no_proxy().build().map_err(|e| e.to_string())?;
     let url = format!("{}/api/status", server.base);
-    for _ in 0..200 {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
         if let Ok(resp) = client.get(&url).send().await
             && resp.status().is_success()
         {
@@ -128,7 +156,7 @@ async fn wait_until_up(server: &Server) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(format!("the server at {} did not come up within 10 s", server.base))
+    Err(format!("the server at {} did not come up within {} s", server.base, within.as_secs()))
 }
 
 fn free_port() -> Result<u16, String> {
