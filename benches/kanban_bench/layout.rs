@@ -3,7 +3,7 @@
 //!
 //! Why: the kernel maps a file-backed page fault together with up to 15 neighbouring pages that
 //! are already cached (fault-around), so code that runs is resident with whatever happens to sit
-//! beside it. Start-up alone runs ~2 400 functions spread over the whole 15 MB of code, which made
+//! beside it. Start-up alone runs ~2 200 functions spread over the whole 15 MB of code, which made
 //! ~10 MB of it resident. Placed together, the same functions take ~4 MB.
 //!
 //! The script names input sections (`.text.<symbol>`, one per function). A legacy-mangled Rust
@@ -179,8 +179,9 @@ impl<'a> Layout<'a> {
     }
 }
 
-/// The linker script: each group's functions in turn at the start of `.text`. The rest of `.text`
-/// follows them in the linker's own order. The section keeps its name, so tools that look for
+/// The linker script: each group's functions in turn at the start of `.text` (inserted before
+/// `.init`, the section lld places after `.text`). The rest of `.text` follows them in the
+/// linker's own order. The section keeps its name, so tools that look for
 /// code in `.text` (valgrind attributes nothing outside it) still find all of it.
 pub fn script(groups: &[(&str, &Group)]) -> String {
     let mut s = String::from(
@@ -192,9 +193,10 @@ pub fn script(groups: &[(&str, &Group)]) -> String {
     for (name, g) in groups {
         let _ = writeln!(
             s,
-            "    /* {name}: {} functions, {} KiB, {} of them by a glob over the hash */\n    *(",
+            "    /* {name}: {} functions, {} KiB, in {} names ({} of them globs over the hash) */\n    *(",
             g.functions,
             g.bytes / 1024,
+            g.patterns.len(),
             g.globs
         );
         for p in &g.patterns {
