@@ -66,10 +66,10 @@ pub async fn run(opts: &Opts) -> Result<(), String> {
 
     api.get("/api/status").await?;
     tokio::time::sleep(IDLE).await;
-    let startup = dump(pid, &out, 1)?;
+    let startup = dump(pid, &out, 1).await?;
     eprintln!("hot-text: start-up profiled; running the load");
     load(&server, &api).await?;
-    let under_load = dump(pid, &out, 2)?;
+    let under_load = dump(pid, &out, 2).await?;
     drop(server);
 
     let binary = server::binary(&opts.common);
@@ -134,7 +134,7 @@ async fn load(server: &server::Server, api: &Api) -> Result<(), String> {
 }
 
 /// Ask callgrind to dump the profile so far (and start counting afresh); the dump's text.
-fn dump(pid: u32, out: &Path, n: u32) -> Result<String, String> {
+async fn dump(pid: u32, out: &Path, n: u32) -> Result<String, String> {
     let status = Command::new("callgrind_control")
         .args(["--dump", &pid.to_string()])
         .stdout(std::process::Stdio::null())
@@ -155,6 +155,6 @@ fn dump(pid: u32, out: &Path, n: u32) -> Result<String, String> {
         if Instant::now() > deadline {
             return Err(format!("callgrind did not write {}", file.display()));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
