@@ -1,9 +1,13 @@
 //! Per-client rate limiting with tower_governor: one GCRA limiter per class (`auth.md` §8), keyed
 //! by `user:<id>` for a request whose bearer token verifies, else by the client IP (honouring
 //! `X-Forwarded-For` only from trusted proxies). 429s use the standard error body.
+//!
+//! A limiter keeps state for every key it has seen; [`Limiters`] holds every class's limiter so the
+//! housekeeping job can drop the keys whose quota has fully replenished (`retain_recent`), which
+//! would otherwise grow with every distinct client address.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -12,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, Request, Response};
 use axum::response::IntoResponse;
 use ipnet::IpNet;
 use tower_governor::GovernorError;
-use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::governor::{GovernorConfigBuilder, SharedRateLimiter};
 use tower_governor::key_extractor::KeyExtractor;
 
 use crate::auth::extractor::bearer_token;
@@ -104,11 +108,51 @@ fn too_many(class: &'static str, quota: Quota, err: GovernorError) -> Response<B
     resp
 }
 
-/// The governor layer of one class.
-pub type ClassLayer = tower_governor::GovernorLayer<ClientKey, governor::middleware::StateInformationMiddleware, Body>;
+type Middleware = governor::middleware::StateInformationMiddleware;
 
-/// Build the governor layer of `class`; its 429s count in `kanban_rate_limited_total{class}`.
-pub fn layer(class: &Class, key: ClientKey, metrics: &Metrics) -> ClassLayer {
+/// The governor layer of one class.
+pub type ClassLayer = tower_governor::GovernorLayer<ClientKey, Middleware, Body>;
+
+/// The keyed limiter of one class.
+type Limiter = SharedRateLimiter<String, Middleware>;
+
+/// Every class's limiter, registered when its layer is built: pruned by the housekeeping job and
+/// counted by `kanban_rate_limiter_keys{class}`.
+#[derive(Clone, Default)]
+pub struct Limiters(Arc<Mutex<Vec<(&'static str, Limiter)>>>);
+
+impl Limiters {
+    fn register(&self, class: &'static str, limiter: Limiter) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push((class, limiter));
+    }
+
+    /// A snapshot of the list, so no lock is held while a limiter walks its keys.
+    fn all(&self) -> Vec<(&'static str, Limiter)> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Forget every key whose quota has fully replenished (its state is that of a key never
+    /// seen), and give the freed capacity back; returns the keys left, over all classes.
+    pub fn prune(&self) -> usize {
+        self.all()
+            .iter()
+            .map(|(_, limiter)| {
+                limiter.retain_recent();
+                limiter.shrink_to_fit();
+                limiter.len()
+            })
+            .sum()
+    }
+
+    /// The number of keys each class's limiter holds now.
+    pub fn key_counts(&self) -> Vec<(&'static str, usize)> {
+        self.all().iter().map(|(class, limiter)| (*class, limiter.len())).collect()
+    }
+}
+
+/// Build the governor layer of `class` and register its limiter in `limiters`; its 429s count in
+/// `kanban_rate_limited_total{class}`.
+pub fn layer(class: &Class, key: ClientKey, metrics: &Metrics, limiters: &Limiters) -> ClassLayer {
     let (name, quota) = (class.name, class.quota);
     metrics.declare_rate_limit_class(name);
     let metrics = metrics.clone();
@@ -119,6 +163,7 @@ pub fn layer(class: &Class, key: ClientKey, metrics: &Metrics) -> ClassLayer {
         .use_headers()
         .finish()
         .expect("a quota with count >= 1 and a non-zero period is a valid governor config");
+    limiters.register(name, config.limiter().clone());
     tower_governor::GovernorLayer::new(config).error_handler(move |e| {
         if matches!(e, GovernorError::TooManyRequests { .. }) {
             metrics.rate_limited(name);

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::db::writer::WriterHandle;
 use crate::metrics::Metrics;
 use crate::ops::{Sampler, ShutdownFlag};
-use crate::ratelimit::TrustedProxies;
+use crate::ratelimit::{Limiters, TrustedProxies};
 use crate::serve::OpenConnections;
 use crate::stats::dragdrop::DragDropMetrics;
 use crate::ws::Hub;
@@ -30,6 +30,8 @@ pub struct AppState {
     pub dragdrop: DragDropMetrics,
     /// Prometheus metrics of this server (`GET /metrics`).
     pub metrics: Metrics,
+    /// The rate limiters of every class (pruned by the housekeeping job).
+    pub limiters: Limiters,
     /// The background resource sampler's samples (health routes read only these).
     pub sampler: Sampler,
     /// Set when shutdown begins (`/health/ready` answers 503 from then on).

@@ -24,7 +24,7 @@ use crate::db::{self, OpenError};
 use crate::error::{ApiError, ApiResult};
 use crate::jobs;
 use crate::ops::{Sampler, SamplerSettings, SamplerTask, ShutdownFlag};
-use crate::ratelimit::TrustedProxies;
+use crate::ratelimit::{Limiters, TrustedProxies};
 use crate::serve::{self, ConnectionLimits, OpenConnections};
 use crate::state::AppState;
 use crate::ws::Hub;
@@ -114,6 +114,8 @@ pub struct Server {
     writer_task: WriterTask,
     hub: Hub,
     purge: tokio::task::JoinHandle<()>,
+    housekeeping: jobs::Housekeeping,
+    housekeeping_task: tokio::task::JoinHandle<()>,
     /// The periodic memory release (`ops.memory_release_interval_seconds`), when on.
     release: Option<tokio::task::JoinHandle<()>>,
     events: EventsConfig,
@@ -175,6 +177,11 @@ impl Server {
         let (sampler, sampler_task) = Sampler::start(sampler_settings(&config)).await.map_err(StartError::Sampler)?;
         let open = OpenConnections::default();
         let shutting_down = ShutdownFlag::default();
+        let (metrics, limiters) = (crate::metrics::Metrics::new(), Limiters::default());
+        let idle_days = config.auth.anonymous_session_idle_days;
+        let housekeeping = jobs::Housekeeping::new(writer.clone(), limiters.clone(), metrics.clone(), idle_days);
+        let every = Duration::from_secs(config.ops.housekeeping_interval_seconds);
+        let housekeeping_task = tokio::spawn(housekeeping.clone().run_periodically(every));
         let state = AppState {
             db: read.clone(),
             writer: writer.clone(),
@@ -183,7 +190,8 @@ impl Server {
             hub: hub.clone(),
             proxies,
             dragdrop: Default::default(),
-            metrics: crate::metrics::Metrics::new(),
+            metrics,
+            limiters,
             sampler,
             shutdown: shutting_down.clone(),
             open_connections: open.clone(),
@@ -205,6 +213,8 @@ impl Server {
             writer_task,
             hub,
             purge,
+            housekeeping,
+            housekeeping_task,
             release,
             events,
             grace,
@@ -260,6 +270,18 @@ impl Server {
         jobs::purge_events(&self.writer, &self.events).await
     }
 
+    /// Test hook: one housekeeping pass as if the clock read `now`, at most `batch_size` rows per
+    /// statement (the job itself runs every `ops.housekeeping_interval_seconds` with
+    /// [`jobs::HOUSEKEEPING_BATCH`]).
+    #[doc(hidden)]
+    pub async fn run_housekeeping(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        batch_size: u32,
+    ) -> ApiResult<jobs::Purged> {
+        self.housekeeping.run(now, batch_size).await
+    }
+
     /// Test hook: take a scheduled backup now (rotation included), as the `backup.interval_hours`
     /// timer would. The future does not borrow the server; it resolves with the new file, or
     /// `Cancelled` when the server stops first.
@@ -281,6 +303,7 @@ impl Server {
         // handshakes).
         self.hub.shutdown(Duration::from_secs(5)).await;
         self.purge.abort();
+        self.housekeeping_task.abort();
         if let Some(release) = &self.release {
             release.abort();
         }

@@ -124,6 +124,7 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("ops.memory_samples_kept", 10, 10_000),
     ("ops.memory_release_interval_seconds", 0, 3600),
     ("ops.min_free_disk_mb", 0, i64::MAX),
+    ("ops.housekeeping_interval_seconds", 1, 86_400),
     ("backup.interval_hours", 1, 720),
     ("backup.keep", 1, 100),
 ];
@@ -314,6 +315,7 @@ mod tests {
             (None, &[("KANBAN__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,nope")], "server.trusted_proxies"),
             (None, &[("KANBAN__OPS__TOKEN", "too-short")], "ops.token"),
             (None, &[("KANBAN__OPS__MEMORY_SAMPLES_KEPT", "9")], "ops.memory_samples_kept"),
+            (None, &[("KANBAN__OPS__HOUSEKEEPING_INTERVAL_SECONDS", "0")], "ops.housekeeping_interval_seconds"),
             (None, &[("KANBAN__OPS__MEMORY_SAMPLE_INTERVAL_SECONDS", "0")], "ops.memory_sample_interval_seconds"),
             (None, &[("KANBAN__OPS__MEMORY_THRESHOLD_MB", "0")], "ops.memory_threshold_mb"),
             (None, &[("KANBAN__OPS__MEMORY_RELEASE_INTERVAL_SECONDS", "3601")], "ops.memory_release_interval_seconds"),

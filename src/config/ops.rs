@@ -25,6 +25,9 @@ pub struct OpsConfig {
     pub memory_release_interval_seconds: u64,
     /// `/health/ready` fails its disk check below this many free MiB on the data directory's filesystem.
     pub min_free_disk_mb: u64,
+    /// Seconds between two housekeeping passes (`jobs::Housekeeping`): expired rows deleted, rate
+    /// limiters pruned.
+    pub housekeeping_interval_seconds: u64,
 }
 
 impl OpsConfig {

@@ -11,6 +11,7 @@ pub mod comments;
 pub mod events;
 pub mod health;
 pub mod history;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod pinning;
 pub mod sessions;

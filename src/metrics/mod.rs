@@ -1,6 +1,6 @@
 //! Prometheus metrics (`ops.md` §2): one registry per server, held in `AppState`, fed by the HTTP
-//! layer and the rate limiter, plus series read from their owners (writer, hub, read pool) at
-//! scrape time; and the text exposition (format 0.0.4) of `GET /metrics`.
+//! layer, the rate limiter and the housekeeping job, plus series read from their owners (writer,
+//! hub, read pool, rate limiters) at scrape time; and the text exposition (format 0.0.4) of `GET /metrics`.
 //!
 //! Crate: `prometheus` (the Prometheus client ported from Go's, default features off: no protobuf,
 //! no process collector, no push). Compared with the two usual alternatives:
@@ -22,11 +22,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{Method, StatusCode};
-use prometheus::{Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 use sqlx::SqlitePool;
 
 use crate::db::writer::WriterHandle;
 use crate::error::{ApiError, ApiResult};
+use crate::ratelimit::Limiters;
 use crate::ws::Hub;
 
 mod scrape;
@@ -51,6 +54,8 @@ struct Inner {
     rate_limited: IntCounterVec,
     resident_memory: Gauge,
     cpu_percent: Gauge,
+    housekeeping_deleted: IntCounterVec,
+    housekeeping_runs: IntCounter,
 }
 
 /// The owners of the series read at scrape time.
@@ -58,6 +63,7 @@ pub struct Sources<'a> {
     pub writer: &'a WriterHandle,
     pub hub: &'a Hub,
     pub read_pool: &'a SqlitePool,
+    pub limiters: &'a Limiters,
 }
 
 impl Default for Metrics {
@@ -103,7 +109,18 @@ impl Metrics {
         registry.register(Box::new(cpu_percent.clone()))?;
         registry.register(Box::new(start_time))?;
         registry.register(Box::new(build_info))?;
-        let inner = Inner { registry, requests, durations, in_flight, rate_limited, resident_memory, cpu_percent };
+        let (housekeeping_deleted, housekeeping_runs) = housekeeping_series(&registry)?;
+        let inner = Inner {
+            registry,
+            requests,
+            durations,
+            in_flight,
+            rate_limited,
+            resident_memory,
+            cpu_percent,
+            housekeeping_deleted,
+            housekeeping_runs,
+        };
         Ok(Metrics { inner: Arc::new(inner) })
     }
 
@@ -130,6 +147,16 @@ impl Metrics {
         self.inner.rate_limited.with_label_values(&[class]).inc();
     }
 
+    /// Count `n` rows of `kind` deleted by the housekeeping job (0 declares the series).
+    pub fn housekeeping_deleted(&self, kind: &str, n: u64) {
+        self.inner.housekeeping_deleted.with_label_values(&[kind]).inc_by(n);
+    }
+
+    /// Count one completed housekeeping pass.
+    pub fn housekeeping_ran(&self) {
+        self.inner.housekeeping_runs.inc();
+    }
+
     /// Latest resource sample: resident memory in bytes and CPU usage in percent.
     pub fn set_process(&self, rss_bytes: u64, cpu_percent: f64) {
         self.inner.resident_memory.set(rss_bytes as f64);
@@ -146,6 +173,18 @@ impl Metrics {
         prometheus::TextEncoder::new().encode(&families, &mut out).map_err(ApiError::internal)?;
         String::from_utf8(out).map_err(ApiError::internal)
     }
+}
+
+/// `kanban_housekeeping_deleted_total{kind}` and `kanban_housekeeping_runs_total`, registered.
+fn housekeeping_series(registry: &Registry) -> prometheus::Result<(IntCounterVec, IntCounter)> {
+    let deleted = IntCounterVec::new(
+        Opts::new("kanban_housekeeping_deleted_total", "Expired rows deleted by the housekeeping job"),
+        &["kind"],
+    )?;
+    let runs = IntCounter::new("kanban_housekeeping_runs_total", "Completed housekeeping passes")?;
+    registry.register(Box::new(deleted.clone()))?;
+    registry.register(Box::new(runs.clone()))?;
+    Ok((deleted, runs))
 }
 
 /// Standard methods by name; anything else is one label value, so a client cannot create series.
@@ -187,6 +226,8 @@ mod tests {
         );
         m.rate_limited("login");
         m.set_process(1024, 12.5);
+        m.housekeeping_deleted("anon_sessions", 3);
+        m.housekeeping_ran();
         let families = m.inner.registry.gather();
         let mut text = Vec::new();
         prometheus::TextEncoder::new().encode(&families, &mut text).expect("encodes");
@@ -199,6 +240,8 @@ mod tests {
             "kanban_rate_limited_total{class=\"login\"} 1",
             "process_resident_memory_bytes 1024",
             "process_cpu_usage_percent 12.5",
+            "kanban_housekeeping_deleted_total{kind=\"anon_sessions\"} 3",
+            "kanban_housekeeping_runs_total 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in {text}");
         }

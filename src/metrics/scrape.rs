@@ -1,5 +1,5 @@
-//! Series whose values live with their owners (the writer, the hub, the read pool), read at
-//! scrape time as plain metric families: nothing here counts anything itself.
+//! Series whose values live with their owners (the writer, the hub, the read pool, the rate
+//! limiters), read at scrape time as plain metric families: nothing here counts anything itself.
 
 use prometheus::proto::{Counter, Gauge as GaugeValue, LabelPair, Metric, MetricFamily, MetricType};
 
@@ -52,6 +52,13 @@ fn single(name: &str, help: &str, kind: MetricType, value: f64) -> MetricFamily 
 pub(super) fn scraped(s: &Sources<'_>) -> Vec<MetricFamily> {
     let mut out = writer_families(s.writer);
     out.extend(hub_families(s.hub));
+    let keys = s.limiters.key_counts().into_iter().map(|(class, n)| (vec![("class", class.to_owned())], n as f64));
+    out.push(family(
+        "kanban_rate_limiter_keys",
+        "Clients (user ids and addresses) a rate-limit class holds state for",
+        MetricType::GAUGE,
+        keys.collect(),
+    ));
     let size = s.read_pool.size() as f64;
     let idle = s.read_pool.num_idle() as f64;
     out.push(family(

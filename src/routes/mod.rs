@@ -26,7 +26,6 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::metrics::Metrics;
 use crate::ratelimit::{self, Class, ClientKey};
 use crate::state::AppState;
 
@@ -84,8 +83,9 @@ struct Limit {
 }
 
 impl Limit {
-    fn new(class: Class, key: &ClientKey, metrics: &Metrics) -> Self {
-        Limit { layer: ratelimit::layer(&class, key.clone(), metrics), interval: class.quota.interval() }
+    fn new(class: Class, key: &ClientKey, state: &AppState) -> Self {
+        let layer = ratelimit::layer(&class, key.clone(), &state.metrics, &state.limiters);
+        Limit { layer, interval: class.quota.interval() }
     }
 }
 
@@ -104,7 +104,7 @@ fn limited(router: OpenApiRouter<AppState>, limit: &Option<Limit>) -> OpenApiRou
 pub fn api_router(state: &AppState) -> (axum::Router<AppState>, serde_json::Value) {
     let rl = &state.config.rate_limit;
     let key = ClientKey::new(state.auth.keys.clone(), state.proxies.clone());
-    let class = |name, quota| rl.enabled.then(|| Limit::new(Class { name, quota }, &key, &state.metrics));
+    let class = |name, quota| rl.enabled.then(|| Limit::new(Class { name, quota }, &key, state));
     let general = class("general", rl.general);
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(root::router())

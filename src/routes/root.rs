@@ -100,7 +100,7 @@ async fn metrics(State(state): State<AppState>, _ops: OpsAccess) -> ApiResult<im
     if let Some(sample) = state.sampler.latest() {
         state.metrics.set_process(sample.rss_bytes, sample.process_cpu_percent);
     }
-    let sources = Sources { writer: &state.writer, hub: &state.hub, read_pool: &state.db };
+    let sources = Sources { writer: &state.writer, hub: &state.hub, read_pool: &state.db, limiters: &state.limiters };
     let body = state.metrics.render(&sources)?;
     Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body))
 }

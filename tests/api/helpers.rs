@@ -137,6 +137,15 @@ impl TestApp {
         self.server().purge_events().await.expect("purge runs")
     }
 
+    /// One housekeeping pass as if the clock read `now`, at most `batch_size` rows per statement.
+    pub async fn run_housekeeping(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        batch_size: u32,
+    ) -> agent_kanban::jobs::Purged {
+        self.server().run_housekeeping(now, batch_size).await.expect("housekeeping runs")
+    }
+
     /// Take a scheduled backup now (as the `backup.interval_hours` timer would), rotation included.
     pub async fn run_scheduled_backup(&self) -> Result<std::path::PathBuf, agent_kanban::backup::BackupError> {
         self.server().run_scheduled_backup().await

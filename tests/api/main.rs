@@ -11,6 +11,7 @@ mod docs;
 mod hardening;
 mod health;
 mod history;
+mod housekeeping;
 mod logging;
 mod mcp;
 mod metrics;
