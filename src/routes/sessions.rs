@@ -1,4 +1,7 @@
-//! Anonymous username sessions (`/api/users/session`): public labels stored in the database.
+//! Anonymous username sessions (`/api/users/session`): labels stored in the database. Starting one
+//! needs the role every read needs (viewer): with `auth.anonymous_role = "none"` a caller without a
+//! token is refused, so rows cannot be created by nobody in particular. Reading, renaming and
+//! ending the session named by the request stay public: they create nothing.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -6,8 +9,10 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Caller;
 use crate::auth::extractor::{session_active_since, session_id};
 use crate::db;
+use crate::domain::role::Role;
 use crate::domain::session::{AnonSession, parse_session_username};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::JsonBody;
@@ -36,10 +41,13 @@ fn with_cookie(reply: Reply, cookie: String) -> Response {
     resp
 }
 
-/// Start a session under a display name; sets the `session_id` cookie.
+/// Start a session under a display name (viewer: anonymous callers need `auth.anonymous_role`);
+/// sets the `session_id` cookie.
 #[utoipa::path(post, path = "/api/users/session", tag = "sessions", request_body = SessionRequest,
-    responses((status = 200, body = AnonSession), (status = 422, body = ErrorBody)))]
-async fn create_session(State(state): State<AppState>, body: JsonBody) -> ApiResult<Response> {
+    security(("bearerAuth" = ["viewer"])),
+    responses((status = 200, body = AnonSession), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_session(State(state): State<AppState>, caller: Caller, body: JsonBody) -> ApiResult<Response> {
+    caller.require(Role::Viewer)?;
     let username = parse_session_username(&body.value).map_err(ApiError::Validation)?;
     let id = uuid::Uuid::new_v4().to_string();
     let session = state

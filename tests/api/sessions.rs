@@ -79,6 +79,54 @@ async fn the_session_cookie_is_secure_when_configured() {
     assert!(has_attribute(&session_cookie(&resp), "Secure"));
 }
 
+/// The anonymous sessions `/api/health/` counts (the ops routes are public without `ops.token`).
+async fn active_sessions(app: &TestApp) -> i64 {
+    app.get_json("/api/health/").await["sessions"]["active_count"].as_i64().expect("active_count")
+}
+
+#[tokio::test]
+async fn without_anonymous_access_starting_a_session_is_401_and_stores_nothing() {
+    // Arrange
+    let app = spawn_app_with(|cfg| cfg.auth.anonymous_role = agent_kanban::config::AnonymousRole::None).await;
+
+    // Act
+    let resp = app.post(SESSION_PATH, &json!({"username": "zed"})).await;
+
+    // Assert
+    assert!(resp.headers().get("set-cookie").is_none(), "no session cookie");
+    assert_error(resp, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    assert_eq!(active_sessions(&app).await, 0);
+}
+
+#[tokio::test]
+async fn without_anonymous_access_a_signed_in_user_may_still_start_a_session() {
+    // Arrange
+    let app = spawn_app_with(|cfg| cfg.auth.anonymous_role = agent_kanban::config::AnonymousRole::None).await;
+    let account = json!({"username": "labeller", "email": "l@example.com", "password": "Correct-Horse-1"});
+    assert_eq!(app.post("/api/auth/register", &account).await.status(), StatusCode::CREATED);
+    let login = json!({"username": "labeller", "password": "Correct-Horse-1"});
+    let tokens = ok_json(app.post("/api/auth/login", &login).await).await;
+    let token = tokens["access_token"].as_str().expect("access_token");
+
+    // Act
+    let resp = app.request(Method::POST, SESSION_PATH).bearer_auth(token).json(&json!({"username": "zed"})).send();
+    let resp = resp.await.expect("POST session");
+
+    // Assert
+    assert_eq!(ok_json(resp).await["username"], "zed");
+    assert_eq!(active_sessions(&app).await, 1);
+}
+
+#[tokio::test]
+async fn a_garbage_token_cannot_start_a_session_even_with_anonymous_access() {
+    let app = spawn_app().await;
+
+    let resp = app.request(Method::POST, SESSION_PATH).bearer_auth("garbage").json(&json!({"username": "zed"}));
+
+    assert_error(resp.send().await.expect("POST session"), StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    assert_eq!(active_sessions(&app).await, 0);
+}
+
 #[tokio::test]
 async fn each_session_gets_its_own_id_and_a_trimmed_username() {
     let app = spawn_app().await;
