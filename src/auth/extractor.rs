@@ -5,7 +5,9 @@
 //! user (401 otherwise, even when anonymous access is on); the role is read from the database on
 //! every request, so role changes and deactivation apply at once.
 
-use axum::extract::FromRequestParts;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use chrono::Utc;
@@ -36,6 +38,9 @@ pub struct Caller {
     pub role: Option<Role>,
     /// A real anonymous name: the session's username, else `X-Username`.
     pub anonymous_name: Option<String>,
+    /// Whose idempotency keys an anonymous caller shares: `session:<id>` for a live anonymous
+    /// session, else `ip:<client address>` (see [`Caller::seen_from`]); `None` for users.
+    pub anonymous_scope: Option<String>,
 }
 
 impl Caller {
@@ -57,12 +62,27 @@ impl Caller {
         self.role.is_some_and(|r| r >= min)
     }
 
-    /// Scope of idempotency keys: `user:<id>` or `anon`.
+    /// Scope of idempotency keys: `user:<id>`; for anonymous callers `anon:session:<id>` or
+    /// `anon:ip:<address>`, so two anonymous clients reusing a key never see each other's reply.
+    /// Plain `anon` only for a caller resolved without its connection (no HTTP request reaches a
+    /// keyed write that way).
     pub fn principal(&self) -> String {
-        match &self.user {
-            Some(u) => format!("user:{}", u.id),
-            None => "anon".to_owned(),
+        match (&self.user, &self.anonymous_scope) {
+            (Some(u), _) => format!("user:{}", u.id),
+            (None, Some(scope)) => format!("anon:{scope}"),
+            (None, None) => "anon".to_owned(),
         }
+    }
+
+    /// An anonymous caller without a live session is scoped by the request's client address (the
+    /// peer, or the trusted proxies' `X-Forwarded-For`), as the rate limiter keys it.
+    pub fn seen_from(mut self, state: &AppState, parts: &Parts) -> Caller {
+        if self.user.is_none() && self.anonymous_scope.is_none() {
+            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+            let client = peer.map(|ip: IpAddr| state.proxies.client_ip(ip, &parts.headers));
+            self.anonymous_scope = client.map(|ip| format!("ip:{ip}"));
+        }
+        self
     }
 
     pub fn username(&self) -> Option<&str> {
@@ -164,16 +184,18 @@ fn refresh_session_activity(state: &AppState, id: String, last_activity: &str) {
     });
 }
 
-async fn anonymous_name(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<String>> {
+/// An anonymous caller's name and, with a live session, its idempotency scope.
+async fn anonymous_identity(state: &AppState, headers: &HeaderMap) -> ApiResult<(Option<String>, Option<String>)> {
     if let Some(id) = session_id(headers) {
         let since = session_active_since(state.config.auth.anonymous_session_idle_days);
         if let Some((username, last_activity)) = db::sessions::find_active(&state.db, &id, &since).await? {
+            let scope = format!("session:{id}");
             refresh_session_activity(state, id, &last_activity);
-            return Ok(Some(username));
+            return Ok((Some(username), Some(scope)));
         }
     }
     let header = headers.get("x-username").and_then(|v| v.to_str().ok()).map(str::trim);
-    Ok(header.filter(|n| (1..=100).contains(&n.chars().count())).map(str::to_owned))
+    Ok((header.filter(|n| (1..=100).contains(&n.chars().count())).map(str::to_owned), None))
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -181,18 +203,20 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Caller> {
         let token = bearer_token(&parts.headers)?;
-        resolve_caller(state, &parts.headers, token).await
+        Ok(resolve_caller(state, &parts.headers, token).await?.seen_from(state, parts))
     }
 }
 
-/// Resolve the caller from a bearer token when one is given (it must verify), else as anonymous.
+/// Resolve the caller from a bearer token when one is given (it must verify), else as anonymous
+/// (scoped by its session; [`Caller::seen_from`] adds the client address otherwise).
 pub async fn resolve_caller(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> ApiResult<Caller> {
     if let Some(token) = token {
         let user = verify_bearer(state, token).await?;
-        return Ok(Caller { role: Some(user.role), user: Some(user), anonymous_name: None });
+        return Ok(Caller { role: Some(user.role), user: Some(user), anonymous_name: None, anonymous_scope: None });
     }
-    let anonymous_name = anonymous_name(state, headers).await?;
-    Ok(Caller { user: None, role: Role::for_anonymous(state.config.auth.anonymous_role), anonymous_name })
+    let (anonymous_name, anonymous_scope) = anonymous_identity(state, headers).await?;
+    let role = Role::for_anonymous(state.config.auth.anonymous_role);
+    Ok(Caller { user: None, role, anonymous_name, anonymous_scope })
 }
 
 #[cfg(test)]
@@ -200,7 +224,7 @@ mod tests {
     use super::*;
 
     fn anon(role: Option<Role>, name: Option<&str>) -> Caller {
-        Caller { user: None, role, anonymous_name: name.map(str::to_owned) }
+        Caller { user: None, role, anonymous_name: name.map(str::to_owned), anonymous_scope: None }
     }
 
     #[test]
@@ -222,6 +246,7 @@ mod tests {
             user: Some(AuthUser { id: 1, username: "a".into(), role: Role::Agent, claims }),
             role: Some(Role::Agent),
             anonymous_name: None,
+            anonymous_scope: None,
         };
         assert!(matches!(user.require(Role::Pm), Err(ApiError::Forbidden(m)) if m == "Requires role pm or higher"));
         assert!(user.require(Role::Agent).is_ok());
@@ -233,6 +258,15 @@ mod tests {
         assert_eq!(anon(Some(Role::Pm), Some("zed")).changed_by(None), "zed");
         assert_eq!(anon(Some(Role::Pm), Some("zed")).changed_by(Some("bob")), "bob");
         assert_eq!(anon(Some(Role::Pm), None).actor_name(), "anonymous");
+    }
+
+    #[test]
+    fn anonymous_idempotency_scopes_are_per_session_or_address_and_users_keep_theirs() {
+        let scoped = |scope: &str| Caller { anonymous_scope: Some(scope.into()), ..anon(Some(Role::Pm), None) };
+        assert_eq!(scoped("session:abc").principal(), "anon:session:abc");
+        assert_eq!(scoped("ip:192.0.2.7").principal(), "anon:ip:192.0.2.7");
+        assert_ne!(scoped("ip:192.0.2.7").principal(), scoped("ip:192.0.2.8").principal());
+        assert_eq!(anon(Some(Role::Pm), None).principal(), "anon");
     }
 
     #[test]

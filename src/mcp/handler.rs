@@ -47,11 +47,17 @@ impl KanbanMcp {
         KanbanMcp { state, subscriptions: Arc::default() }
     }
 
-    /// The caller of this request, resolved like a REST request from its HTTP headers.
+    /// The caller of this request, resolved like a REST request from its HTTP headers (and its
+    /// client address, which scopes an anonymous caller's idempotency keys).
     async fn caller(&self, ctx: &RequestContext<RoleServer>) -> ApiResult<Caller> {
-        let headers = ctx.extensions.get::<axum::http::request::Parts>().map(|p| p.headers.clone()).unwrap_or_default();
+        let parts = ctx.extensions.get::<axum::http::request::Parts>();
+        let headers = parts.map(|p| p.headers.clone()).unwrap_or_default();
         let token = bearer_token(&headers)?;
-        resolve_caller(&self.state, &headers, token).await
+        let caller = resolve_caller(&self.state, &headers, token).await?;
+        Ok(match parts {
+            Some(parts) => caller.seen_from(&self.state, parts),
+            None => caller,
+        })
     }
 
     /// An error as a tool result carrying REST's error body; a version conflict adds the current task.

@@ -652,6 +652,63 @@ async fn an_idempotency_key_is_ignored_on_routes_that_do_not_honour_it() {
     assert_eq!(resp.status(), StatusCode::OK);
 }
 
+/// POST a board with `key` and extra request headers (an anonymous client's session or address).
+async fn keyed_board_from(app: &TestApp, client: (&str, &str), key: &str, name: &str) -> Response {
+    let req = app.request(Method::POST, "/api/boards/").header(client.0, client.1).header("Idempotency-Key", key);
+    req.json(&json!({ "name": name })).send().await.expect("POST /api/boards/")
+}
+
+#[tokio::test]
+async fn two_anonymous_sessions_reusing_an_idempotency_key_do_not_get_each_others_reply() {
+    // Arrange
+    let app = spawn_app().await;
+    let session = |name: &'static str| {
+        let app = &app;
+        async move { ok(app.post("/api/users/session", &json!({ "username": name })).await).await }
+    };
+    let (alice, bob) = (session("alice").await, session("bob").await);
+    let (alice, bob) = (alice["session_id"].as_str().unwrap(), bob["session_id"].as_str().unwrap());
+    let first = keyed_board_from(&app, ("x-session-id", alice), "save-1", "Alice's").await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let alices = id_of(&first.json().await.expect("board"));
+
+    // Act
+    let other = keyed_board_from(&app, ("x-session-id", bob), "save-1", "Bob's").await;
+    let retry = keyed_board_from(&app, ("x-session-id", alice), "save-1", "Alice's").await;
+
+    // Assert: Bob's write ran (no 422 for a "reused" key, no replay of Alice's board); Alice's
+    // retry still replays hers.
+    assert_eq!(other.status(), StatusCode::CREATED);
+    assert_eq!(header(&other, "idempotency-replayed"), None);
+    let bobs: Value = other.json().await.expect("board");
+    assert_eq!(bobs["name"], "Bob's");
+    assert_eq!(header(&retry, "idempotency-replayed").as_deref(), Some("true"));
+    assert_eq!(id_of(&retry.json().await.expect("board")), alices);
+    assert_eq!(board_count(&app).await, 3);
+}
+
+#[tokio::test]
+async fn two_anonymous_addresses_reusing_an_idempotency_key_do_not_get_each_others_reply() {
+    // Arrange: two clients behind a trusted proxy, neither with a session.
+    let app = spawn_app_with(|cfg| cfg.server.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let (one, two) = (("x-forwarded-for", "198.51.100.1"), ("x-forwarded-for", "198.51.100.2"));
+    let first = keyed_board_from(&app, one, "save-1", "Same name").await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let firsts = id_of(&first.json().await.expect("board"));
+
+    // Act
+    let other = keyed_board_from(&app, two, "save-1", "Same name").await;
+    let retry = keyed_board_from(&app, one, "save-1", "Same name").await;
+
+    // Assert
+    assert_eq!(other.status(), StatusCode::CREATED);
+    assert_eq!(header(&other, "idempotency-replayed"), None);
+    assert_ne!(id_of(&other.json().await.expect("board")), firsts, "a board of its own");
+    assert_eq!(header(&retry, "idempotency-replayed").as_deref(), Some("true"));
+    assert_eq!(id_of(&retry.json().await.expect("board")), firsts);
+    assert_eq!(board_count(&app).await, 3);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Caller resolution (auth.md §3)
 // ---------------------------------------------------------------------------------------------
