@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use agent_kanban::config::Quota;
 use agent_kanban::db::housekeeping::Expired;
+use agent_kanban::jobs::HOUSEKEEPING_BATCH;
 use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -96,7 +97,7 @@ async fn a_pass_now_deletes_nothing_that_is_still_in_use() {
     let left = leave_rows_behind(&app).await;
 
     // Act
-    let purged = app.run_housekeeping(Utc::now(), agent_kanban::jobs::HOUSEKEEPING_BATCH).await;
+    let purged = app.run_housekeeping(Utc::now(), HOUSEKEEPING_BATCH).await;
 
     // Assert: nothing deleted, and every row still does its job.
     assert!(purged.deleted.values().all(|n| *n == 0), "{purged:?}");
@@ -142,8 +143,9 @@ async fn refresh_tokens_outlive_their_expiry_by_a_day_of_grace() {
     leave_rows_behind(&app).await;
 
     // Act: half a day after the live refresh token expires, then two days after.
-    let within_grace = app.run_housekeeping(Utc::now() + chrono::Duration::hours(7 * 24 + 12), 500).await;
-    let past_grace = app.run_housekeeping(Utc::now() + chrono::Duration::days(9), 500).await;
+    let within_grace =
+        app.run_housekeeping(Utc::now() + chrono::Duration::hours(7 * 24 + 12), HOUSEKEEPING_BATCH).await;
+    let past_grace = app.run_housekeeping(Utc::now() + chrono::Duration::days(9), HOUSEKEEPING_BATCH).await;
 
     // Assert: the two revoked today go first; the expired one waits out its day.
     assert_eq!(deleted(&within_grace, Expired::RefreshTokens), 2);

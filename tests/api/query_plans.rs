@@ -3,6 +3,7 @@
 //! recorded from the writer while every write route and the housekeeping job run, so a new query is
 //! checked automatically.
 
+use agent_kanban::jobs::HOUSEKEEPING_BATCH;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -85,7 +86,7 @@ async fn no_write_statement_scans_a_growing_table() {
 
     // Act: every write, then a housekeeping pass that finds something of every kind to delete.
     every_write(&app).await;
-    let purged = app.run_housekeeping(chrono::Utc::now() + chrono::Duration::days(9), 500).await;
+    let purged = app.run_housekeeping(chrono::Utc::now() + chrono::Duration::days(9), HOUSEKEEPING_BATCH).await;
     assert!(purged.deleted.values().all(|n| *n > 0), "every kind had expired rows: {purged:?}");
     let statements = app.writer().recorded_sql();
 
