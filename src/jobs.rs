@@ -97,9 +97,11 @@ impl Housekeeping {
     /// Rows of `kind` older than the returned time are deleted by a pass at `now`.
     fn cutoff(&self, kind: Expired, now: DateTime<Utc>) -> DateTime<Utc> {
         match kind {
-            // Neither is of any use once expired: a replay needs an unexpired record, and the
-            // token's own `exp` (checked with no leeway) refuses it before the denylist is read.
-            Expired::IdempotencyKeys | Expired::RevokedAccessTokens => now,
+            // A replay needs an unexpired record.
+            Expired::IdempotencyKeys => now,
+            // Once expired the token's own `exp` refuses it before the denylist is read. `exp` is
+            // whole seconds and still valid in its own second, so the row waits a minute more.
+            Expired::RevokedAccessTokens => now - chrono::Duration::minutes(1),
             Expired::RefreshTokens => now - refresh_token_grace(),
             Expired::AnonSessions => now - self.session_idle,
         }
