@@ -56,9 +56,10 @@ pub async fn release_free_memory_periodically(every: Duration) {
 /// five indexes to update); 500 took 4–7 ms.
 pub const HOUSEKEEPING_BATCH: u32 = 200;
 
-/// How long an expired or revoked refresh token's row outlives it: for a day, presenting it again
-/// still finds the row (and, for a spent token, revokes its family and logs the reuse) instead of
-/// meeting an unknown token; after that the token's own expiry refuses it anyway.
+/// How long a refresh token's row outlives its expiry or revocation. Either way the token is
+/// refused with or without its row (an expired one by its own `exp`, before the row is read); the
+/// day keeps a recent logout or family revocation visible in the database, and a spent token
+/// presented again within it is still logged as a reuse.
 pub fn refresh_token_grace() -> chrono::Duration {
     chrono::Duration::days(1)
 }
