@@ -126,6 +126,8 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("ops.min_free_disk_mb", 0, i64::MAX),
     ("backup.interval_hours", 1, 720),
     ("backup.keep", 1, 100),
+    ("mcp.max_sessions", 1, 100_000),
+    ("mcp.session_idle_seconds", 1, 86_400),
 ];
 
 impl Default for Config {

@@ -13,6 +13,7 @@ mod health;
 mod history;
 mod logging;
 mod mcp;
+mod mcp_bounds;
 mod metrics;
 mod query_plans;
 mod sessions;
