@@ -39,12 +39,14 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     }
     // Host checks are rmcp's DNS-rebinding guard for loopback servers; this server runs behind
     // any host name and checks `Origin` itself (below), as the WebSocket handshake does.
+    let stop = cancel_on_shutdown(state);
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
         .disable_allowed_origins()
         .with_max_request_body_bytes(state.config.server.body_limit_bytes)
-        .with_cancellation_token(cancel_on_shutdown(state));
+        .with_cancellation_token(stop.clone());
     let sessions = Arc::new(Sessions::new(&state.config.mcp));
+    sessions.expire_idle(stop);
     let for_sessions = state.clone();
     let service =
         StreamableHttpService::new(move || Ok(KanbanMcp::new(for_sessions.clone())), sessions.clone(), config);

@@ -1,13 +1,14 @@
 //! The sessions behind `/mcp`: rmcp's in-memory `LocalSessionManager`, bounded in number and in
-//! idle time. Each session holds one permit of `mcp.max_sessions` from its creation until rmcp
-//! closes it, which happens on `DELETE /mcp`, on shutdown, or when the session received nothing for
-//! `mcp.session_idle_seconds` (rmcp's keep-alive ends the session's worker, its handler and state
-//! are dropped, then rmcp calls `close_session`, which returns the permit). Only bookkeeping here:
-//! who may open a session is decided before rmcp sees the request (`guard` in `mod.rs`).
+//! idle time. Each session holds one permit of `mcp.max_sessions` from its creation until it is
+//! closed: by `DELETE /mcp`, at shutdown, or once no client request has reached it for
+//! `mcp.session_idle_seconds` (`expire_idle`). Closing ends the session's worker, so its handler,
+//! state clone and subscription relays are dropped, and returns the permit. Only bookkeeping
+//! here: who may open a session is decided before rmcp sees the request (`guard` in `mod.rs`).
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use futures_util::Stream;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
@@ -19,6 +20,7 @@ use rmcp::transport::streamable_http_server::session::local::{
     LocalSessionManager, LocalSessionManagerError, LocalSessionWorker,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 use crate::config::McpConfig;
 
@@ -50,15 +52,24 @@ pub enum SessionsError {
 pub struct Sessions {
     inner: LocalSessionManager,
     slots: Arc<Semaphore>,
-    /// Each open session's permit; dropping it frees the slot.
-    held: Mutex<HashMap<SessionId, OwnedSemaphorePermit>>,
+    open: Mutex<HashMap<SessionId, Open>>,
+    idle: Duration,
+}
+
+/// An open session's slot (dropping it frees the slot) and the time of its last client request.
+struct Open {
+    _slot: OwnedSemaphorePermit,
+    seen: Instant,
 }
 
 impl Sessions {
     pub fn new(config: &McpConfig) -> Self {
+        let idle = config.session_idle();
         let mut inner = LocalSessionManager::default();
-        inner.session_config.keep_alive = Some(config.session_idle());
-        Sessions { inner, slots: Arc::new(Semaphore::new(config.max_sessions)), held: Mutex::default() }
+        // rmcp's own keep-alive, kept as a backstop: it ends a worker that saw no traffic at all.
+        inner.session_config.keep_alive = Some(idle);
+        let slots = Arc::new(Semaphore::new(config.max_sessions));
+        Sessions { inner, slots, open: Mutex::default(), idle }
     }
 
     /// Whether every slot is taken (a new session would be refused).
@@ -71,10 +82,50 @@ impl Sessions {
         self.inner.sessions.read().await.contains_key(id)
     }
 
-    fn release(&self, id: &SessionId) {
-        // A poisoned map only means another thread panicked mid-insert; the permits are still ours.
-        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        held.remove(id);
+    /// Close, until `stop` is cancelled, every session no client request has reached for
+    /// `mcp.session_idle_seconds`. rmcp's keep-alive alone is not enough: it counts the server's
+    /// own notifications as activity, so a session subscribed to a busy board would outlive its
+    /// departed client for as long as the board stays busy.
+    pub fn expire_idle(self: &Arc<Self>, stop: CancellationToken) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let sessions = Arc::downgrade(self);
+        let period = (self.idle / 4).max(Duration::from_millis(100));
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let Some(sessions) = sessions.upgrade() else { return };
+                for id in sessions.idle_ids() {
+                    if let Err(e) = sessions.close_session(&id).await {
+                        tracing::warn!(error = %e, "could not close an idle MCP session");
+                    }
+                }
+            }
+        });
+    }
+
+    fn idle_ids(&self) -> Vec<SessionId> {
+        let now = Instant::now();
+        self.open_map()
+            .iter()
+            .filter(|(_, o)| now.duration_since(o.seen) >= self.idle)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// A client request reached session `id`.
+    fn touch(&self, id: &SessionId) {
+        if let Some(open) = self.open_map().get_mut(id) {
+            open.seen = Instant::now();
+        }
+    }
+
+    fn open_map(&self) -> MutexGuard<'_, HashMap<SessionId, Open>> {
+        // Poisoned only if a thread panicked mid-insert; the map itself is still consistent.
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -90,8 +141,7 @@ impl SessionManager for Sessions {
             return Err(SessionsError::Full);
         };
         let (id, transport) = self.inner.create_session().await?;
-        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        held.insert(id.clone(), permit);
+        self.open_map().insert(id.clone(), Open { _slot: permit, seen: Instant::now() });
         Ok((id, transport))
     }
 
@@ -109,7 +159,7 @@ impl SessionManager for Sessions {
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
         let closed = self.inner.close_session(id).await;
-        self.release(id);
+        self.open_map().remove(id);
         Ok(closed?)
     }
 
@@ -118,10 +168,12 @@ impl SessionManager for Sessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        self.touch(id);
         Ok(self.inner.create_stream(id, message).await?)
     }
 
     async fn accept_message(&self, id: &SessionId, message: ClientJsonRpcMessage) -> Result<(), Self::Error> {
+        self.touch(id);
         Ok(self.inner.accept_message(id, message).await?)
     }
 
@@ -129,6 +181,7 @@ impl SessionManager for Sessions {
         &self,
         id: &SessionId,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        self.touch(id);
         Ok(self.inner.create_standalone_stream(id).await?)
     }
 
@@ -137,6 +190,7 @@ impl SessionManager for Sessions {
         id: &SessionId,
         last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        self.touch(id);
         Ok(self.inner.resume(id, last_event_id).await?)
     }
 }

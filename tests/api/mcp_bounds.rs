@@ -185,6 +185,42 @@ async fn an_idle_session_expires_and_frees_its_slot() {
 }
 
 #[tokio::test]
+async fn a_session_subscribed_to_a_busy_board_still_expires_once_its_client_is_silent() {
+    let app = spawn_app_with(|c| {
+        c.mcp.max_sessions = 1;
+        c.mcp.session_idle_seconds = 1;
+    })
+    .await;
+    let board = app.create_board("Busy").await;
+    let board_id = id(&board);
+    let task = id(&app.create_ticket(board_id, "T").await);
+    let silent = session_of(&initialize(&app, None).await).expect("a session");
+    let subscribe = json!({ "jsonrpc": "2.0", "id": 3, "method": "resources/subscribe",
+        "params": { "uri": format!("kanban://boards/{board_id}") } });
+    let answer = mcp_post(&app, None, Some(&silent), &subscribe).send().await.expect("subscribe");
+    assert!(answer.text().await.expect("SSE answer").contains("\"result\""), "subscribed");
+
+    // Every tick the board changes (each change notifies the session), and a new session is tried.
+    let columns = [board["columns"][0].clone(), board["columns"][1].clone()];
+    let reopened = tokio::time::timeout(LIMIT, async {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        for n in 0.. {
+            tick.tick().await;
+            ok(app.post(&format!("/api/tickets/{task}/move"), &json!({ "column": columns[n % 2] })).await).await;
+            let resp = initialize(&app, None).await;
+            if resp.status() != StatusCode::SERVICE_UNAVAILABLE {
+                return resp;
+            }
+        }
+        unreachable!("the loop only ends by returning")
+    })
+    .await
+    .expect("the silent session expired although its board kept notifying it");
+    assert_eq!(reopened.status(), StatusCode::OK);
+    assert_eq!(ping(&app, &silent).await, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn delete_mcp_answers_204_for_an_open_session_and_404_for_an_unknown_one() {
     let app = spawn_app().await;
     let session = session_of(&initialize(&app, None).await).expect("a session");
