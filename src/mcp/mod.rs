@@ -37,9 +37,9 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     if !state.config.mcp.enabled {
         return OpenApiRouter::new();
     }
+    let stop = cancel_on_shutdown(state);
     // Host checks are rmcp's DNS-rebinding guard for loopback servers; this server runs behind
     // any host name and checks `Origin` itself (below), as the WebSocket handshake does.
-    let stop = cancel_on_shutdown(state);
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
         .disable_allowed_origins()

@@ -280,10 +280,8 @@ async fn add_comment(c: &Call<'_>) -> ApiResult<Value> {
 
 async fn flow_metrics(c: &Call<'_>) -> ApiResult<Value> {
     let a = args::parse::<FlowArgs>(c.args)?;
-    let days = a.days.unwrap_or(30);
-    if !(1..=365).contains(&days) {
-        return Err(ApiError::field("arguments.days", "out_of_range", "days must be between 1 and 365"));
-    }
+    // The REST statistics routes' `days` rule (1..365, default 30), with REST's message.
+    let days = int_within("arguments.days", a.days.unwrap_or(30), 1, 365).map_err(|e| ApiError::Validation(vec![e]))?;
     let now = chrono::Utc::now().timestamp_millis();
     let metrics = crate::service::statistics::flow(c.state, a.board_id, days, now).await?;
     to_value(metrics)
