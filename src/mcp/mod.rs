@@ -79,19 +79,24 @@ struct Guard {
 }
 
 /// Before rmcp sees a request: refuse a foreign `Origin` (403) and missing or bad credentials
-/// (401, as on REST), so no session is ever created for a caller REST would refuse; then bound
-/// session creation and answer `DELETE`. Every refusal carries the standard error body.
+/// (401, as on REST), so no session is ever created for a caller REST would refuse; refuse a
+/// session id that is not open (404); then bound session creation and answer `DELETE`. Every
+/// refusal carries the standard error body.
 async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     if let Err(e) = admit(&guard.state, req.headers()).await {
         return e.into_response();
     }
-    let opens_session = req.method() == Method::POST && session_id(req.headers()).is_none();
-    if req.method() == Method::DELETE {
-        close(&guard.sessions, req, next).await
-    } else if opens_session {
-        open(&guard.sessions, req, next).await
-    } else {
-        next.run(req).await
+    let session = session_id(req.headers());
+    if let Some(id) = session
+        && !guard.sessions.is_open(id).await
+    {
+        return ApiError::NotFound("Session not found".into()).into_response();
+    }
+    match (req.method().clone(), session.is_some()) {
+        (Method::DELETE, true) => close(req, next).await,
+        (Method::DELETE, false) => ApiError::BadRequest("Mcp-Session-Id header is required".into()).into_response(),
+        (Method::POST, false) => open(&guard.sessions, req, next).await,
+        _ => next.run(req).await,
     }
 }
 
@@ -127,13 +132,9 @@ async fn open(sessions: &Sessions, req: Request, next: Next) -> Response {
     if refused { full() } else { response }
 }
 
-/// `DELETE /mcp`: 204 once the named session is closed, 404 when no such session is open (rmcp
-/// answers 202 for both; clients expect 200 or 204). Without a session id rmcp answers 400.
-async fn close(sessions: &Sessions, req: Request, next: Next) -> Response {
-    let Some(id) = session_id(req.headers()) else { return next.run(req).await };
-    if !sessions.is_open(id).await {
-        return ApiError::NotFound("Session not found".into()).into_response();
-    }
+/// `DELETE /mcp` for an open session: 204 once it is closed (rmcp answers 202; clients expect
+/// 200 or 204).
+async fn close(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     if response.status() == StatusCode::ACCEPTED {
         *response.status_mut() = StatusCode::NO_CONTENT;

@@ -221,7 +221,7 @@ async fn a_session_subscribed_to_a_busy_board_still_expires_once_its_client_is_s
 }
 
 #[tokio::test]
-async fn delete_mcp_answers_204_for_an_open_session_and_404_for_an_unknown_one() {
+async fn delete_mcp_answers_204_for_an_open_session_404_for_an_unknown_one_and_400_without_one() {
     let app = spawn_app().await;
     let session = session_of(&initialize(&app, None).await).expect("a session");
     assert_eq!(ping(&app, &session).await, StatusCode::OK);
@@ -229,9 +229,13 @@ async fn delete_mcp_answers_204_for_an_open_session_and_404_for_an_unknown_one()
     let closed = delete_session(&app, &session).await;
     assert_eq!(closed.status(), StatusCode::NO_CONTENT);
     assert!(closed.bytes().await.expect("body").is_empty());
-    assert_eq!(ping(&app, &session).await, StatusCode::NOT_FOUND, "a closed session is gone");
+    let ping_closed = json!({ "jsonrpc": "2.0", "id": 2, "method": "ping" });
+    let gone = mcp_post(&app, None, Some(&session), &ping_closed).send().await.expect("POST ping");
+    assert_standard_error(gone, StatusCode::NOT_FOUND, "NOT_FOUND").await;
     assert_standard_error(delete_session(&app, &session).await, StatusCode::NOT_FOUND, "NOT_FOUND").await;
     assert_standard_error(delete_session(&app, "no-such-session").await, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    let unnamed = app.client.delete(app.url("/mcp")).send().await.expect("DELETE /mcp");
+    assert_standard_error(unnamed, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
 
     // rmcp's client closes its session with DELETE when cancelled.
     let client = rmcp_connect(&app, None).await.expect("session");
