@@ -52,6 +52,7 @@ pub enum SessionsError {
 pub struct Sessions {
     inner: LocalSessionManager,
     slots: Arc<Semaphore>,
+    /// A std mutex, never held across an `.await`.
     open: Mutex<HashMap<SessionId, Open>>,
     idle: Duration,
 }
