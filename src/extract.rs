@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::domain::precondition::IfMatch;
 use crate::domain::time::{format_ts, parse_rfc3339};
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, int_within, is_idempotency_key, text_within};
 use crate::error::{ApiError, ApiResult};
 
 /// A JSON body: the parsed value plus the raw bytes (hashed for idempotency).
@@ -246,24 +246,14 @@ impl QueryParams {
         let Some(raw) = self.get(name) else { return Ok(None) };
         let n: i64 =
             raw.trim().parse().map_err(|_| Self::err(name, "int_parsing", "Input should be a valid integer"))?;
-        if (min..=max).contains(&n) {
-            Ok(Some(n))
-        } else {
-            Err(Self::err(name, "out_of_range", format!("must be between {min} and {max}")))
-        }
+        int_within(format!("query.{name}"), n, min, max).map(Some)
     }
 
     /// An optional string of `min..=max` characters (not trimmed).
     pub fn text(&self, name: &str, min: usize, max: usize) -> Result<Option<String>, FieldError> {
         let Some(raw) = self.get(name) else { return Ok(None) };
-        let n = raw.chars().count();
-        if n < min {
-            Err(Self::err(name, "string_too_short", format!("must have at least {min} characters")))
-        } else if n > max {
-            Err(Self::err(name, "string_too_long", format!("must have at most {max} characters")))
-        } else {
-            Ok(Some(raw.to_owned()))
-        }
+        text_within(format!("query.{name}"), raw, min, max)?;
+        Ok(Some(raw.to_owned()))
     }
 
     /// An optional RFC 3339 timestamp, converted to the canonical UTC text.
@@ -308,7 +298,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> ApiResult<Self> {
         let Some(value) = parts.headers.get("idempotency-key") else { return Ok(IdempotencyKey(None)) };
         let bytes = value.as_bytes();
-        if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+        if !is_idempotency_key(bytes) {
             return Err(ApiError::field(
                 "header.idempotency-key",
                 "invalid_value",

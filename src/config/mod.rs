@@ -127,6 +127,8 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("ops.housekeeping_interval_seconds", 1, 86_400),
     ("backup.interval_hours", 1, 720),
     ("backup.keep", 1, 100),
+    ("mcp.max_sessions", 1, 100_000),
+    ("mcp.session_idle_seconds", 1, 86_400),
 ];
 
 impl Default for Config {

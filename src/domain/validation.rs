@@ -37,6 +37,46 @@ pub fn char_len(s: &str) -> usize {
     s.chars().count()
 }
 
+/// Limits that more than one front door checks (REST query strings and MCP tool arguments), named
+/// once so the two cannot drift.
+pub mod limits {
+    /// `assignee` and `agent_id`, in bodies, queries and tool arguments.
+    pub const NAME: usize = 100;
+    /// A ticket's `priority`.
+    pub const PRIORITY: usize = 32;
+    /// The ticket list's text search `q`.
+    pub const SEARCH: usize = 200;
+    /// The ticket list's `column` filter.
+    pub const COLUMN_FILTER: usize = 100;
+}
+
+/// A text of `min..=max` characters, checked as given (no trimming): a query-string value or a
+/// tool's filter argument. `field` is the error path (`query.assignee`, `arguments.assignee`).
+pub fn text_within(field: impl Into<String>, s: &str, min: usize, max: usize) -> Result<(), FieldError> {
+    let n = char_len(s);
+    if n < min {
+        Err(FieldError::new(field, "string_too_short", format!("must have at least {min} characters")))
+    } else if n > max {
+        Err(FieldError::new(field, "string_too_long", format!("must have at most {max} characters")))
+    } else {
+        Ok(())
+    }
+}
+
+/// An idempotency key (`Idempotency-Key` header, MCP `idempotency_key`): 1..255 printable ASCII.
+pub fn is_idempotency_key(key: &[u8]) -> bool {
+    !key.is_empty() && key.len() <= 255 && key.iter().all(|c| (0x20..0x7f).contains(c))
+}
+
+/// An integer within `min..=max`; `field` is the error path.
+pub fn int_within(field: impl Into<String>, n: i64, min: i64, max: i64) -> Result<i64, FieldError> {
+    if (min..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(FieldError::new(field, "out_of_range", format!("must be between {min} and {max}")))
+    }
+}
+
 /// Reads typed fields out of a JSON object body, recording problems instead of failing fast.
 pub struct FieldReader<'a> {
     obj: &'a Map<String, Value>,
@@ -306,6 +346,19 @@ mod tests {
         let dup = parse_columns(&json!(["Done", "done"]), "c").expect_err("dup");
         assert_eq!((dup.field.as_str(), dup.kind), ("c.1", "duplicate"));
         assert_eq!(parse_columns(&json!(["ok", " "]), "c").expect_err("blank").field, "c.1");
+    }
+
+    #[test]
+    fn shared_text_and_int_rules_name_the_field_and_the_bound() {
+        let long = text_within("arguments.agent_id", &"a".repeat(101), 0, limits::NAME).expect_err("too long");
+        assert_eq!(
+            (long.field.as_str(), long.kind, long.message.as_str()),
+            ("arguments.agent_id", "string_too_long", "must have at most 100 characters")
+        );
+        assert_eq!(text_within("q", "", 1, 5).expect_err("empty").kind, "string_too_short");
+        assert!(text_within("q", "é".repeat(5).as_str(), 1, 5).is_ok());
+        assert_eq!(int_within("query.board_id", 0, 1, 9).expect_err("zero").message, "must be between 1 and 9");
+        assert_eq!(int_within("query.board_id", 9, 1, 9), Ok(9));
     }
 
     #[test]

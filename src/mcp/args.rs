@@ -52,15 +52,17 @@ pub struct FlowArgs {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListTasksArgs {
-    /// Only tasks of this board.
+    /// Only tasks of this board (1 or more).
     pub board_id: Option<i64>,
-    /// Only tasks in this column (name; case-insensitive when `board_id` is given).
+    /// Only tasks in this column (1..100 characters; with `board_id`, the column's name or snake id,
+    /// case-insensitive; without, any board's column of that name, case-insensitive).
     pub column: Option<String>,
-    /// Only tasks assigned to this agent.
+    /// Only tasks whose assignee is exactly this name (1..100 characters).
     pub assignee: Option<String>,
-    /// Only tasks with this priority (low, medium, high, critical).
+    /// Only tasks whose priority is exactly this text (1..32 characters, compared as given).
+    /// Priority is free text; a task created without one has "1.0".
     pub priority: Option<String>,
-    /// Text search in title and description.
+    /// Text search in title and description (1..200 characters).
     pub q: Option<String>,
     /// Page size, 1..=200 (default 50).
     pub limit: Option<i64>,
@@ -81,11 +83,17 @@ pub struct TaskArgs {
 #[serde(deny_unknown_fields)]
 pub struct CreateTaskArgs {
     pub board_id: i64,
+    /// 1..200 characters, trimmed.
     pub title: String,
+    /// At most 20 000 characters; blank is stored as null.
     pub description: Option<String>,
+    /// At most 20 000 characters; blank is stored as null.
     pub acceptance_criteria: Option<String>,
-    /// low, medium (default), high or critical.
+    /// Free text of 1..32 characters, trimmed and stored as given (e.g. "2.0" or "high"; the
+    /// server neither interprets nor orders it). Default "1.0".
     pub priority: Option<String>,
+    /// At most 100 characters, trimmed; empty means unassigned. An agent may only name
+    /// themselves; a pm may name anyone.
     pub assignee: Option<String>,
     /// The starting column (default: the board's first).
     pub column: Option<String>,
@@ -97,10 +105,17 @@ pub struct CreateTaskArgs {
 #[serde(deny_unknown_fields)]
 pub struct EditTaskArgs {
     pub task_id: i64,
+    /// 1..200 characters, trimmed.
     pub title: Option<String>,
+    /// At most 20 000 characters; blank clears it.
     pub description: Option<String>,
+    /// At most 20 000 characters; blank clears it.
     pub acceptance_criteria: Option<String>,
+    /// Free text of 1..32 characters, trimmed and stored as given (the server neither
+    /// interprets nor orders it).
     pub priority: Option<String>,
+    /// At most 100 characters, trimmed; empty unassigns. An agent may only name themselves; a pm
+    /// may name anyone.
     pub assignee: Option<String>,
     /// The task's `version` this edit is based on; a newer stored version refuses the edit with
     /// `PRECONDITION_FAILED` and the current task.
@@ -112,7 +127,8 @@ pub struct EditTaskArgs {
 #[serde(deny_unknown_fields)]
 pub struct ClaimArgs {
     pub task_id: i64,
-    /// Claim or release for this agent (default: the caller; only a pm may name someone else).
+    /// Claim or release for this agent (at most 100 characters, trimmed; default: the caller;
+    /// only a pm may name someone else).
     pub agent_id: Option<String>,
     pub idempotency_key: Option<String>,
 }
@@ -132,6 +148,7 @@ pub struct MoveArgs {
 #[serde(deny_unknown_fields)]
 pub struct CommentArgs {
     pub task_id: i64,
+    /// 1..10 000 characters, not blank; stored as given.
     pub text: String,
     pub idempotency_key: Option<String>,
 }

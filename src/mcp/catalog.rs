@@ -69,7 +69,7 @@ const TOOLS: &[Def] = &[
     def(
         "list_tasks",
         "List tasks",
-        "Tasks filtered by board, column, assignee, priority and text, paged by cursor.",
+        "Tasks filtered by board, column, assignee, priority (exact text) and text search, paged by cursor.",
         Role::Viewer,
         Kind::Read,
         schema_of::<ListTasksArgs>,
@@ -77,7 +77,9 @@ const TOOLS: &[Def] = &[
     def(
         "get_task",
         "Get task",
-        "One task with its comments and history (newest first).",
+        "One task with its comments (oldest first) and its newest 100 history rows (newest first), as \
+         `{task, comments, history}`: unlike the other task tools, which return the task itself, the task is \
+         under `task`.",
         Role::Viewer,
         Kind::Read,
         schema_of::<TaskArgs>,
@@ -85,7 +87,8 @@ const TOOLS: &[Def] = &[
     def(
         "create_task",
         "Create task",
-        "Create a task on a board (in its first column unless `column` is given).",
+        "Create a task on a board (in its first column unless `column` is given); `priority` is free text, \
+         default \"1.0\".",
         Role::Agent,
         Kind::Additive,
         schema_of::<CreateTaskArgs>,

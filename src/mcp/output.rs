@@ -36,11 +36,15 @@ pub struct ColumnList {
     pub columns: Vec<String>,
 }
 
-/// A task with its comments and its newest 100 history rows.
+/// `get_task`'s result: the task (under `task`, where the other task tools return it bare) with
+/// its comments and its newest 100 history rows.
 #[derive(Serialize, ToSchema)]
 pub struct TaskDetail {
+    /// The task, as `GET /api/tickets/{ticket_id}` returns it.
     pub task: Ticket,
+    /// Its comments, oldest first.
     pub comments: Vec<Comment>,
+    /// Its newest 100 history rows, newest first.
     pub history: Vec<HistoryEntry>,
 }
 

@@ -12,6 +12,8 @@ use crate::db;
 use crate::db::tickets::{SortKey, TicketFilter};
 use crate::domain::columns::{invalid_column_message, resolve};
 use crate::domain::precondition::IfMatch;
+use crate::domain::ticket::parse_agent_body;
+use crate::domain::validation::{FieldError, int_within, is_idempotency_key, limits, text_within};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::KeyedRoute;
 use crate::service::tickets::{self as service, TicketTarget};
@@ -29,8 +31,7 @@ pub struct Call<'a> {
 impl Call<'_> {
     fn keyed(&self, key: Option<String>) -> ApiResult<Option<Keyed>> {
         let Some(key) = key else { return Ok(None) };
-        let b = key.as_bytes();
-        if b.is_empty() || b.len() > 255 || !b.iter().all(|c| (0x20..0x7f).contains(c)) {
+        if !is_idempotency_key(key.as_bytes()) {
             return Err(ApiError::field(
                 "arguments.idempotency_key",
                 "invalid_value",
@@ -42,7 +43,8 @@ impl Call<'_> {
     }
 }
 
-/// Run a known tool: Ok(structured result), Err(the error REST would answer). None: unknown tool.
+/// Run a known tool: Ok(structured result), Err(the error REST would answer, its invalid fields
+/// named as this tool's arguments). None: unknown tool.
 pub async fn call(c: Call<'_>) -> Option<ApiResult<Value>> {
     let allowed = authorize(c.caller, c.name)?;
     Some(
@@ -50,8 +52,35 @@ pub async fn call(c: Call<'_>) -> Option<ApiResult<Value>> {
             allowed?;
             dispatch(&c).await
         }
-        .await,
+        .await
+        .map_err(in_arguments),
     )
+}
+
+/// Arguments are checked by REST's own parsers (the same `domain` rules, so MCP and REST cannot
+/// disagree on a limit); their field paths (`body.ticket_id`, `query.agent_id`) become the tool's
+/// argument names (`arguments.task_id`, `arguments.agent_id`).
+fn in_arguments(e: ApiError) -> ApiError {
+    let ApiError::Validation(errors) = e else { return e };
+    let renamed = errors.into_iter().map(|f| FieldError { field: argument_path(&f.field), ..f }).collect();
+    ApiError::Validation(renamed)
+}
+
+fn argument_path(field: &str) -> String {
+    let Some(rest) = field.strip_prefix("body.").or_else(|| field.strip_prefix("query.")) else {
+        return field.to_owned();
+    };
+    let (name, tail) = rest.split_once('.').map_or((rest, None), |(name, tail)| (name, Some(tail)));
+    let name = match name {
+        "current_column" | "target_column" => "column",
+        "ticket_id" => "task_id",
+        "ticket_ids" => "task_ids",
+        other => other,
+    };
+    match tail {
+        Some(tail) => format!("arguments.{name}.{tail}"),
+        None => format!("arguments.{name}"),
+    }
 }
 
 async fn dispatch(c: &Call<'_>) -> ApiResult<Value> {
@@ -122,6 +151,7 @@ pub async fn board_state(state: &AppState, board_id: i64) -> ApiResult<Value> {
 async fn list_tasks(c: &Call<'_>) -> ApiResult<Value> {
     let a = args::parse::<ListTasksArgs>(c.args)?;
     let (offset, limit) = args::page(a.limit, a.offset, a.cursor.as_deref())?;
+    check_filters(&a)?;
     let mut filter =
         TicketFilter { board_id: a.board_id, assignee: a.assignee, priority: a.priority, q: a.q, ..Default::default() };
     match (a.board_id, a.column) {
@@ -145,6 +175,26 @@ async fn list_tasks(c: &Call<'_>) -> ApiResult<Value> {
     let (items, total) = db::tickets::list_range(&c.state.db, &filter, (SortKey::Id, false), offset, limit).await?;
     let next = (offset + limit < total).then(|| (offset + limit).to_string());
     to_value(TaskPage { items, total, next_cursor: next })
+}
+
+/// The filters obey the REST list query's rules (`GET /api/tickets`), through the same checks.
+fn check_filters(a: &ListTasksArgs) -> ApiResult<()> {
+    let invalid = |e| ApiError::Validation(vec![e]);
+    if let Some(board_id) = a.board_id {
+        int_within("arguments.board_id", board_id, 1, i64::MAX).map_err(invalid)?;
+    }
+    let texts = [
+        ("arguments.column", &a.column, limits::COLUMN_FILTER),
+        ("arguments.assignee", &a.assignee, limits::NAME),
+        ("arguments.priority", &a.priority, limits::PRIORITY),
+        ("arguments.q", &a.q, limits::SEARCH),
+    ];
+    for (field, value, max) in texts {
+        if let Some(v) = value {
+            text_within(field, v, 1, max).map_err(invalid)?;
+        }
+    }
+    Ok(())
 }
 
 async fn get_task(c: &Call<'_>) -> ApiResult<Value> {
@@ -202,7 +252,9 @@ async fn edit_task(c: &Call<'_>) -> ApiResult<Value> {
 async fn claim_or_release(c: &Call<'_>) -> ApiResult<Value> {
     let a = args::parse::<ClaimArgs>(c.args)?;
     let keyed = c.keyed(a.idempotency_key)?;
-    let named = a.agent_id.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    // REST's claim body rule: trimmed, at most 100 characters, empty means the caller.
+    let body = a.agent_id.map(|agent_id| json!({ "agent_id": agent_id }));
+    let named = parse_agent_body(body.as_ref()).map_err(ApiError::Validation)?;
     let target = TicketTarget { ticket_id: a.task_id, if_match: None, keyed };
     let reply = if c.name == "claim_task" {
         service::claim(c.state, c.caller, target, named).await?
@@ -228,10 +280,8 @@ async fn add_comment(c: &Call<'_>) -> ApiResult<Value> {
 
 async fn flow_metrics(c: &Call<'_>) -> ApiResult<Value> {
     let a = args::parse::<FlowArgs>(c.args)?;
-    let days = a.days.unwrap_or(30);
-    if !(1..=365).contains(&days) {
-        return Err(ApiError::field("arguments.days", "out_of_range", "days must be between 1 and 365"));
-    }
+    // The REST statistics routes' `days` rule (1..365, default 30), with REST's message.
+    let days = int_within("arguments.days", a.days.unwrap_or(30), 1, 365).map_err(|e| ApiError::Validation(vec![e]))?;
     let now = chrono::Utc::now().timestamp_millis();
     let metrics = crate::service::statistics::flow(c.state, a.board_id, days, now).await?;
     to_value(metrics)

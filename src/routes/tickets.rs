@@ -11,7 +11,7 @@ use crate::db::tickets::{SortKey, TicketFilter, TicketWrite};
 use crate::domain::columns::{invalid_column_message, resolve};
 use crate::domain::role::Role;
 use crate::domain::ticket::{Ticket, parse_agent_body};
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, limits};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{IdempotencyKey, IfMatchHeader, JsonBody, OptionalJsonBody, QueryParams, TicketId};
 use crate::routes::dragdrop::MovedOnBoard;
@@ -49,9 +49,9 @@ fn parse_list_query(q: &QueryParams) -> Result<ListQuery, FieldError> {
     };
     let filter = TicketFilter {
         board_id,
-        assignee: q.text("assignee", 1, 100)?,
-        priority: q.text("priority", 1, 32)?,
-        q: q.text("q", 1, 200)?,
+        assignee: q.text("assignee", 1, limits::NAME)?,
+        priority: q.text("priority", 1, limits::PRIORITY)?,
+        q: q.text("q", 1, limits::SEARCH)?,
         created_after: q.datetime("created_after")?,
         created_before: q.datetime("created_before")?,
         updated_after: q.datetime("updated_after")?,
@@ -60,7 +60,7 @@ fn parse_list_query(q: &QueryParams) -> Result<ListQuery, FieldError> {
     };
     Ok(ListQuery {
         filter,
-        column: q.text("column", 1, 100)?,
+        column: q.text("column", 1, limits::COLUMN_FILTER)?,
         sort,
         page: q.int("page", 1, i64::from(i32::MAX))?.unwrap_or(1),
         page_size: q.int("page_size", 1, 1000)?.unwrap_or(50),
@@ -176,7 +176,7 @@ async fn move_ticket(
 
 /// The agent named by query `agent_id`, else the body's `agent_id` / `assignee`.
 fn named_agent(query: &QueryParams, body: &OptionalJsonBody) -> ApiResult<Option<String>> {
-    if let Some(a) = query.text("agent_id", 0, 100).map_err(|e| ApiError::Validation(vec![e]))? {
+    if let Some(a) = query.text("agent_id", 0, limits::NAME).map_err(|e| ApiError::Validation(vec![e]))? {
         let a = a.trim();
         if !a.is_empty() {
             return Ok(Some(a.to_owned()));

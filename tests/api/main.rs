@@ -14,6 +14,7 @@ mod history;
 mod housekeeping;
 mod logging;
 mod mcp;
+mod mcp_bounds;
 mod metrics;
 mod query_plans;
 mod sessions;
