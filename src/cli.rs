@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::app::{Server, StartError, lock_data_dir};
+use crate::backup::restore::Checksum;
 use crate::backup::{self, BackupRequest, StopSignal};
 use crate::config::Config;
 use crate::db;
@@ -44,15 +45,21 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct BackupArgs {
-    /// The file to create (gzip when it ends in `.gz`); it must not exist.
+    /// The file to create (gzip when it ends in `.gz`), with its SHA-256 in `FILE.sha256`; neither
+    /// may exist.
     #[arg(long)]
     pub out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RestoreArgs {
-    /// A backup written by `backup` or the scheduled backups (`.db` or `.db.gz`).
+    /// A backup written by `backup` or the scheduled backups (`.db` or `.db.gz`), with its SHA-256
+    /// sidecar `FILE.sha256` beside it.
     pub file: PathBuf,
+    /// Skip comparing FILE with `FILE.sha256` (for a backup without one); integrity_check and the
+    /// migration check still run.
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -207,7 +214,8 @@ pub async fn backup(config: Config, args: BackupArgs) -> ExitCode {
     watcher.abort();
     match result {
         Ok(bytes) => {
-            println!("backup written to {} ({bytes} bytes)", args.out.display());
+            let sidecar = backup::checksum::sidecar_of(&args.out);
+            println!("backup written to {} ({bytes} bytes), its SHA-256 to {}", args.out.display(), sidecar.display());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -220,7 +228,11 @@ pub async fn backup(config: Config, args: BackupArgs) -> ExitCode {
 /// `restore FILE`: verify FILE and install it (`ops.md` §7); exit 1, changing nothing, when the
 /// server runs or FILE fails a check.
 pub async fn restore(config: Config, args: RestoreArgs) -> ExitCode {
-    match backup::restore::restore(&config, &args.file).await {
+    let sum = if args.no_verify { Checksum::Skipped } else { Checksum::Required };
+    if args.no_verify {
+        eprintln!("warning: --no-verify: {} is not compared with a SHA-256 checksum", args.file.display());
+    }
+    match backup::restore::restore(&config, &args.file, sum).await {
         Ok(done) => {
             println!("restored {} into {}", args.file.display(), done.database.display());
             if let Some(previous) = done.previous {

@@ -150,6 +150,10 @@ impl ApiError {
     }
 }
 
+/// `Retry-After` of a 507: freeing disk space takes an operator, so a client waits longer than
+/// after a 429 or 503.
+const STORAGE_FULL_RETRY_AFTER_SECONDS: u32 = 60;
+
 /// SQLite's primary result code for "database or disk is full".
 const SQLITE_FULL: i64 = 13;
 
@@ -200,6 +204,9 @@ impl IntoResponse for ApiError {
             }
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            StatusCode::INSUFFICIENT_STORAGE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(STORAGE_FULL_RETRY_AFTER_SECONDS));
             }
             _ => {}
         }

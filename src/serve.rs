@@ -17,7 +17,13 @@
 //! - **Keep-alive idle timeout**: hyper has none of its own; a watchdog per connection asks hyper to
 //!   close gracefully once no request has been in flight for `server.keep_alive_idle_seconds`.
 //!   Graceful means a request in progress always finishes first.
-//! - The request-body deadline (408) is a layer of the router (`app.rs`), not part of this loop.
+//! - **Half-closed clients**: `half_close(true)`, so a client that sends its whole request and then
+//!   shuts down its sending side (`shutdown(SHUT_WR)`) still gets the response; without it hyper
+//!   takes the end of input for an abandoned request and cancels it, though its write may commit.
+//!   The cost: a client that vanishes mid-request is noticed only when its response is written.
+//! - **Early refusals** keep the connection answerable ([`early`]): the unread rest of a refused
+//!   request's body is discarded, or the response says `Connection: close`.
+//! - The request-body deadline (408) is a layer of the router (`app/router.rs`), not part of this loop.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,6 +43,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tower::{Service, ServiceExt};
+
+mod early;
 
 /// The connection limits of `[server]`.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +78,7 @@ where
     S::Future: Send,
 {
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).half_close(true);
     let builder = Arc::new(builder);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -166,7 +174,8 @@ where
 }
 
 /// The hyper service of one connection: the application, with `ConnectInfo<SocketAddr>` in every
-/// request (the rate limiter and the WebSocket client key read it) and in-flight tracking.
+/// request (the rate limiter and the WebSocket client key read it), in-flight tracking, and the
+/// unread rest of an early-refused request's body settled ([`early`]).
 fn service<S>(
     app: S,
     peer: SocketAddr,
@@ -181,9 +190,17 @@ where
         let busy = InFlight::start(activity.clone());
         let app = app.clone();
         async move {
-            let resp = app.oneshot(req.map(Body::new)).await;
-            drop(busy);
-            resp
+            let (req, unread) = early::lend(req);
+            let Ok(mut resp) = app.oneshot(req.map(Body::new)).await;
+            match unread.settle(&mut resp) {
+                // The connection stays busy (not idle) while the rest is discarded.
+                Some(rest) => drop(tokio::spawn(async move {
+                    early::discard(rest).await;
+                    drop(busy);
+                })),
+                None => drop(busy),
+            }
+            Ok(resp)
         }
     })
 }

@@ -9,6 +9,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use crate::config::Config;
@@ -38,6 +39,8 @@ pub fn build_router(state: AppState) -> Router {
         .layer(RequestBodyDeadlineLayer::new(body_deadline))
         .layer(middleware::from_fn_with_state(telemetry, telemetry::observe_request))
         .layer(middleware::from_fn(request_id))
+        // No browser may sniff a JSON body (or any other) into something it would run.
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
 }
 
 /// axum answers a known path with a wrong method by an empty 405; give it the standard body and

@@ -78,6 +78,13 @@ pub(crate) fn copy_in(src: &Path, dst: &Path, gzipped: bool) -> Result<(), Backu
     out.sync_all().map_err(io_error("fsync", dst))
 }
 
+/// Write `bytes` to the new file `path` and fsync it.
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(path).map_err(io_error("create", path))?;
+    file.write_all(bytes).map_err(io_error("write", path))?;
+    file.sync_all().map_err(io_error("fsync", path))
+}
+
 /// fsync a file that is already complete.
 pub(crate) fn sync_file(path: &Path) -> Result<u64, BackupError> {
     let file = File::open(path).map_err(io_error("open", path))?;

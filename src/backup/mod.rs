@@ -2,15 +2,17 @@
 //!
 //! A backup is `VACUUM INTO` a temporary file on a connection opened for it (the writer keeps
 //! committing; the copy is one consistent snapshot), then gzip when compressing, fsync, and an
-//! atomic publish under the final name, which must not exist yet. The temporary files are deleted
-//! on every failure and when the server stops mid-backup ([`StopSignal`]).
+//! atomic publish under the final name, which must not exist yet, together with its SHA-256
+//! sidecar `<name>.sha256` ([`checksum`]). The temporary files are deleted on every failure and
+//! when the server stops mid-backup ([`StopSignal`]).
 //!
 //! - [`schedule`]: the scheduled backups of a running server, their names and rotation.
-//! - [`restore`]: `agent-kanban restore FILE`.
+//! - [`restore`]: `agent-kanban restore FILE`, which verifies the sidecar.
 //!
 //! This module never goes through the writer and never touches the live database file other than
 //! reading it; SQL statements live in `db::backup`.
 
+pub mod checksum;
 mod files;
 pub mod restore;
 pub mod schedule;
@@ -81,11 +83,13 @@ pub struct BackupRequest<'a> {
     pub compress: bool,
 }
 
-/// Take an online backup; returns the size of the file written.
+/// Take an online backup with its SHA-256 sidecar; returns the size of the backup written.
 #[tracing::instrument(skip_all, fields(out = %req.out.display(), compress = req.compress))]
 pub async fn create(req: BackupRequest<'_>, stop: &StopSignal) -> Result<u64, BackupError> {
-    if req.out.symlink_metadata().is_ok() {
-        return Err(BackupError::Exists(req.out.display().to_string()));
+    for taken in [req.out.to_path_buf(), checksum::sidecar_of(req.out)] {
+        if taken.symlink_metadata().is_ok() {
+            return Err(BackupError::Exists(taken.display().to_string()));
+        }
     }
     if !req.database.path.exists() {
         return Err(BackupError::NoDatabase(req.database.path.display().to_string()));
@@ -109,14 +113,25 @@ pub async fn create(req: BackupRequest<'_>, stop: &StopSignal) -> Result<u64, Ba
         return Err(BackupError::Cancelled);
     }
     let (from, to) = (partial.path().to_path_buf(), req.out.to_path_buf());
-    let size = blocking(move || {
-        let size = files::sync_file(&from)?;
-        files::publish_new(&from, &to)?;
-        Ok(size)
-    })
-    .await?;
+    let size = blocking(move || publish_with_sidecar(&from, &to)).await?;
     drop(partial);
     tracing::info!(bytes = size, "backup written");
+    Ok(size)
+}
+
+/// fsync and hash the complete file `tmp`, then publish it as `out` and its sidecar beside it. A
+/// sidecar that cannot be published takes the backup with it: a backup never lacks its checksum.
+fn publish_with_sidecar(tmp: &Path, out: &Path) -> Result<u64, BackupError> {
+    let size = files::sync_file(tmp)?;
+    let hex = checksum::sha256_hex(tmp)?;
+    let name = out.file_name().map_or_else(|| "backup".into(), |n| n.to_string_lossy().into_owned());
+    let sidecar = TempFile::beside(parent_dir(out), &name, "sha256");
+    files::write_new(sidecar.path(), checksum::sidecar_line(&hex, &name).as_bytes())?;
+    files::publish_new(tmp, out)?;
+    if let Err(e) = files::publish_new(sidecar.path(), &checksum::sidecar_of(out)) {
+        let _ = std::fs::remove_file(out);
+        return Err(e);
+    }
     Ok(size)
 }
 

@@ -1,7 +1,9 @@
 //! `agent-kanban restore FILE` (`ops.md` §7): verify a backup and install it as the database.
 //!
 //! The server must be stopped: the data-directory lock is taken for the whole restore, so it
-//! fails while a server holds it and no server can start halfway through. FILE is copied
+//! fails while a server holds it and no server can start halfway through. FILE must match the
+//! SHA-256 recorded in its sidecar `FILE.sha256` (written with every backup); a FILE without one is
+//! refused unless the caller skips the check ([`Checksum::Skipped`], `--no-verify`). FILE is copied
 //! (un-gzipped when it ends in `.gz`) to a temporary file beside the database and checked there;
 //! until every check passed nothing of the current database has been touched. Then the current
 //! database and its `-wal`/`-shm` are renamed to `<path>.pre-restore-YYYYMMDDTHHMMSSZ` and the
@@ -13,6 +15,7 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::Connection;
 
+use super::checksum::{self, Verdict};
 use super::files::{self, TempFile, parent_dir};
 use super::{BackupError, blocking, is_gz};
 use crate::app::{StartError, lock_data_dir};
@@ -43,11 +46,23 @@ pub struct Restored {
     pub previous: Option<PathBuf>,
 }
 
+/// Whether `restore` compares the backup with its SHA-256 sidecar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    /// The sidecar must exist and match (the default).
+    Required,
+    /// No comparison; `integrity_check` and the migration check still run.
+    Skipped,
+}
+
 /// Verify `file` and install it as `config.database.path`.
-pub async fn restore(config: &Config, file: &Path) -> Result<Restored, RestoreError> {
+pub async fn restore(config: &Config, file: &Path, sum: Checksum) -> Result<Restored, RestoreError> {
     let _lock = lock_data_dir(config)?;
     if !file.is_file() {
         return Err(RestoreError::Missing { file: file.display().to_string() });
+    }
+    if sum == Checksum::Required {
+        check_sidecar(file).await?;
     }
     let target = config.database.path.clone();
     let base = target.file_name().map_or_else(|| "kanban.db".into(), |n| n.to_string_lossy().into_owned());
@@ -64,6 +79,26 @@ pub async fn restore(config: &Config, file: &Path) -> Result<Restored, RestoreEr
         .map_err(|e| RestoreError::Install(e.to_string()))??;
     drop(staged);
     Ok(installed)
+}
+
+/// Refuse `file` unless it matches the digest in its sidecar.
+async fn check_sidecar(file: &Path) -> Result<(), RestoreError> {
+    let owned = file.to_path_buf();
+    let verdict = blocking(move || checksum::verify(&owned)).await.map_err(|e| reject(file, e.to_string()))?;
+    let sidecar = checksum::sidecar_of(file).display().to_string();
+    let reason = match verdict {
+        Verdict::Matches => return Ok(()),
+        Verdict::NoSidecar => format!(
+            "its checksum file {sidecar} is missing (every backup is written with one); to rely on \
+             integrity_check alone, restore with --no-verify"
+        ),
+        Verdict::Unreadable => format!("its checksum file {sidecar} holds no SHA-256 digest"),
+        Verdict::Differs { recorded, actual } => format!(
+            "its SHA-256 is {actual}, not the {recorded} recorded in {sidecar}: the file changed after the backup \
+             was written"
+        ),
+    };
+    Err(reject(file, reason))
 }
 
 fn reject(file: &Path, reason: String) -> RestoreError {

@@ -1,9 +1,11 @@
 //! Scheduled backups of a running server: every `backup.interval_hours` after start (when
 //! `backup.enabled`) a backup named `kanban-YYYYMMDDTHHMMSSZ.db.gz` (`.db` uncompressed) is
-//! written to the backup directory, then files of that pattern beyond the newest `backup.keep`
-//! are deleted. Nothing else in the directory is ever touched. A failure is logged at `error`;
+//! written to the backup directory with its `.sha256` sidecar, then files of that pattern beyond
+//! the newest `backup.keep` are deleted with their sidecars. Nothing else in the directory is
+//! ever touched. A failure is logged at `error`;
 //! the next interval simply tries again.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +17,8 @@ use super::{BackupError, BackupRequest, StopSignal, blocking, ensure_dir, io_err
 use crate::config::{BackupConfig, DatabaseConfig};
 
 const PREFIX: &str = "kanban-";
+/// A backup's checksum file is its name plus this ([`super::checksum::sidecar_of`]).
+const SIDECAR_SUFFIX: &str = ".sha256";
 /// `YYYYMMDDTHHMMSSZ`
 const STAMP_LEN: usize = 16;
 
@@ -42,23 +46,42 @@ pub fn stamp_of(name: &str) -> Option<&str> {
     shape_ok.then_some(stamp)
 }
 
-/// Delete scheduled backups in `dir` beyond the newest `keep` (by the time in their names);
-/// returns the deleted paths.
-pub fn rotate(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, BackupError> {
-    let mut backups: Vec<(String, String)> = Vec::new();
+/// What rotation finds in a backup directory.
+#[derive(Default)]
+struct Listing {
+    /// Scheduled backups as (stamp, name).
+    backups: Vec<(String, String)>,
+    /// The names of their sidecars (also of sidecars whose backup is gone).
+    sidecars: Vec<String>,
+}
+
+/// The scheduled backups in `dir` and their sidecars.
+fn list_scheduled(dir: &Path) -> Result<Listing, BackupError> {
+    let mut found = Listing::default();
     for entry in std::fs::read_dir(dir).map_err(io_error("list", dir))? {
         let entry = entry.map_err(io_error("list", dir))?;
         let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if let (true, Some(name)) = (is_file, entry.file_name().to_str())
-            && let Some(stamp) = stamp_of(name)
-        {
-            backups.push((stamp.to_owned(), name.to_owned()));
+        let Some(name) = entry.file_name().to_str().filter(|_| is_file).map(str::to_owned) else { continue };
+        if let Some(stamp) = stamp_of(&name) {
+            found.backups.push((stamp.to_owned(), name));
+        } else if name.strip_suffix(SIDECAR_SUFFIX).is_some_and(|b| stamp_of(b).is_some()) {
+            found.sidecars.push(name);
         }
     }
+    Ok(found)
+}
+
+/// Delete scheduled backups in `dir` beyond the newest `keep` (by the time in their names), with
+/// their SHA-256 sidecars; returns the deleted paths.
+pub fn rotate(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, BackupError> {
+    let Listing { mut backups, sidecars } = list_scheduled(dir)?;
     // Newest first; the name breaks ties between a `.db` and a `.db.gz` of the same second.
     backups.sort_by(|a, b| b.cmp(a));
+    let kept: HashSet<String> = backups.iter().take(keep).map(|(_, name)| name.clone()).collect();
+    let orphaned = sidecars.into_iter().filter(|s| !kept.contains(s.trim_end_matches(SIDECAR_SUFFIX)));
+    let doomed = backups.into_iter().skip(keep).map(|(_, name)| name).chain(orphaned);
     let mut removed = Vec::new();
-    for (_, name) in backups.into_iter().skip(keep) {
+    for name in doomed {
         let path = dir.join(name);
         std::fs::remove_file(&path).map_err(io_error("remove", &path))?;
         removed.push(path);
@@ -84,7 +107,7 @@ pub async fn run_once(settings: &ScheduleSettings, stop: &StopSignal) -> Result<
     let (dir, keep) = (settings.dir.clone(), settings.backup.keep);
     let removed = blocking(move || rotate(&dir, keep)).await?;
     if !removed.is_empty() {
-        tracing::info!(removed = removed.len(), "old backups rotated out");
+        tracing::info!(removed = removed.len(), "old backups and their checksum files rotated out");
     }
     Ok(out)
 }
@@ -189,7 +212,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let names = [
             "kanban-20260101T000000Z.db.gz",
+            "kanban-20260101T000000Z.db.gz.sha256",
             "kanban-20260301T000000Z.db",
+            "kanban-20260301T000000Z.db.sha256",
+            "kanban-20251201T000000Z.db.gz.sha256",
             "kanban-20260201T000000Z.db.gz",
             "kanban-20260401T000000Z.db.gz",
             "notes.txt",
@@ -199,7 +225,7 @@ mod tests {
             std::fs::write(dir.path().join(n), n).expect("write");
         }
         let removed = rotate(dir.path(), 2).expect("rotate");
-        assert_eq!(removed.len(), 2);
+        assert_eq!(removed.len(), 4, "two backups, one's sidecar and an orphaned sidecar: {removed:?}");
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .expect("list")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -207,7 +233,13 @@ mod tests {
         left.sort();
         assert_eq!(
             left,
-            ["kanban-20260301T000000Z.db", "kanban-20260401T000000Z.db.gz", "kanban-manual.db.gz", "notes.txt"]
+            [
+                "kanban-20260301T000000Z.db",
+                "kanban-20260301T000000Z.db.sha256",
+                "kanban-20260401T000000Z.db.gz",
+                "kanban-manual.db.gz",
+                "notes.txt"
+            ]
         );
     }
 }

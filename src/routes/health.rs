@@ -56,7 +56,7 @@ pub struct Liveness {
 
 #[derive(Serialize, ToSchema)]
 pub struct SimpleHealth {
-    /// Always `healthy`.
+    /// Always `ok` (the shape load balancers already probe for).
     pub status: &'static str,
     pub timestamp: String,
 }
@@ -157,7 +157,7 @@ async fn live() -> Json<Liveness> {
 /// Cheap check under `/api`.
 #[utoipa::path(get, path = "/api/health/simple", tag = "health", responses((status = 200, body = SimpleHealth)))]
 async fn simple() -> Json<SimpleHealth> {
-    Json(SimpleHealth { status: "healthy", timestamp: now_string() })
+    Json(SimpleHealth { status: "ok", timestamp: now_string() })
 }
 
 fn disk_check(state: &AppState) -> DiskCheck {

@@ -1,5 +1,5 @@
 //! Backups and restore: `backup --out` while the server runs, scheduled backups with rotation,
-//! and `restore` with every check of `ops.md` §7.
+//! the SHA-256 sidecar of every backup, and `restore` with every check of `ops.md` §7.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -11,6 +11,7 @@ use agent_kanban::backup::BackupError;
 use agent_kanban::config::Config;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use sqlx::Connection;
 
 use crate::binary::{Site, WriteLoad, corrupt_table, names_in};
@@ -32,6 +33,28 @@ fn plain_copy(backup: &Path, scratch: &Path) -> PathBuf {
     };
     std::fs::write(&plain, bytes).expect("write plain copy");
     plain
+}
+
+/// The path of `file`'s SHA-256 sidecar.
+fn sidecar_of(file: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.sha256", file.display()))
+}
+
+/// The line `sha256sum FILE` prints for `file` (run in its directory).
+fn sha256sum_line(file: &Path) -> String {
+    let digest = hex::encode(Sha256::digest(std::fs::read(file).expect("read")));
+    format!("{digest}  {}\n", file.file_name().expect("name").to_string_lossy())
+}
+
+/// Give `file` a correct sidecar, as a backup would have.
+fn write_sidecar(file: &Path) {
+    std::fs::write(sidecar_of(file), sha256sum_line(file)).expect("write sidecar");
+}
+
+/// Assert `file` has a sidecar in `sha256sum` format that matches it.
+fn assert_sidecar_matches(file: &Path) {
+    let recorded = std::fs::read_to_string(sidecar_of(file)).expect("the backup has a .sha256 sidecar");
+    assert_eq!(recorded, sha256sum_line(file), "sha256sum's format and the file's digest");
 }
 
 async fn open(db: &Path) -> sqlx::SqliteConnection {
@@ -101,6 +124,7 @@ async fn backup_round_trip_under_load(file_name: &str) {
 
     // Assert: a sound file holding every write acknowledged before the backup started
     assert!(output.status.success(), "backup failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert_sidecar_matches(&out);
     let plain = plain_copy(&out, site.dir.path());
     assert_eq!(integrity(&plain).await, ["ok"]);
     let mut conn = open(&plain).await;
@@ -163,20 +187,27 @@ async fn rotation_keeps_exactly_keep_scheduled_backups_and_leaves_other_files_al
     })
     .await;
     let old = ["kanban-20200101T000000Z.db.gz", "kanban-20200102T000000Z.db.gz", "kanban-20200103T000000Z.db"];
-    let others = ["notes.txt", "kanban-manual.db.gz", "kanban-20200101T000000Z.db.gz.bak"];
+    let others =
+        ["notes.txt", "kanban-manual.db.gz", "kanban-20200101T000000Z.db.gz.bak", "kanban-manual.db.gz.sha256"];
     for name in old.iter().chain(&others) {
         std::fs::write(dir.join(name), name).expect("write");
+    }
+    for name in old {
+        write_sidecar(&dir.join(name));
     }
 
     // Act
     let written = app.run_scheduled_backup().await.expect("scheduled backup");
 
-    // Assert: the new file and the newest old one remain, plus every unrelated file
+    // Assert: the new file and the newest old one remain with their sidecars, plus every unrelated file
     let name = written.file_name().expect("name").to_string_lossy().into_owned();
     assert!(name.starts_with("kanban-") && name.ends_with("Z.db.gz"), "{name}");
-    let mut expected: Vec<String> = [name.as_str(), old[2]].iter().chain(&others).map(|s| s.to_string()).collect();
+    let sidecars = [format!("{name}.sha256"), format!("{}.sha256", old[2])];
+    let mut expected: Vec<String> =
+        [name.as_str(), old[2]].iter().chain(&others).map(|s| s.to_string()).chain(sidecars).collect();
     expected.sort();
     assert_eq!(names_in(&dir), expected);
+    assert_sidecar_matches(&written);
     let plain = plain_copy(&written, app.config.database.path.parent().expect("data dir"));
     assert_eq!(integrity(&plain).await, ["ok"]);
 }
@@ -234,6 +265,10 @@ async fn restore_refuses_a_corrupt_file_and_changes_nothing() {
     let broken = scratch.path().join("broken.db");
     std::fs::copy(&site.db, &broken).expect("copy");
     corrupt_table(&broken, "boards").await;
+    for file in [&garbage, &bad_gz, &broken] {
+        // A matching checksum: the file is refused for what it holds, not for the sidecar.
+        write_sidecar(file);
+    }
     let before = snapshot(&site);
 
     for file in [&garbage, &bad_gz, &broken] {
@@ -263,6 +298,7 @@ async fn restore_refuses_a_database_with_an_unknown_migration_version() {
     .await
     .expect("insert");
     conn.close().await.expect("close");
+    write_sidecar(&newer);
     let before = snapshot(&site);
 
     // Act
@@ -326,4 +362,90 @@ async fn a_restore_keeps_the_previous_database_and_serve_starts_on_the_restored_
     let base = format!("http://{}", server.local_addr());
     assert_eq!(board_names(&client, &base).await, ["Alpha"], "no default board is added to a restored database");
     server.stop().await.expect("server stops");
+}
+
+/// A stopped site whose database holds a ticket titled `title`, and a plain `.db` backup of it
+/// taken by `backup --out` while the server ran.
+async fn site_with_a_plain_backup(title: &str) -> (Site, PathBuf) {
+    let site = Site::new();
+    let server = Server::start(site.config()).await.expect("server starts");
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("http://{}/api/tickets/", server.local_addr()))
+        .json(&json!({"board_id": 1, "title": title}))
+        .send()
+        .await
+        .expect("POST ticket");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let out = site.dir.path().join("plain.db");
+    let output = site.run(&["backup", "--out", out.to_str().expect("utf-8")]).await;
+    assert!(output.status.success(), "backup failed: {}", String::from_utf8_lossy(&output.stderr));
+    server.stop().await.expect("server stops");
+    (site, out)
+}
+
+/// Change one byte of the first `needle` inside `file`.
+fn flip_a_byte_of(file: &Path, needle: &str) {
+    let mut bytes = std::fs::read(file).expect("read backup");
+    let at = bytes.windows(needle.len()).position(|w| w == needle.as_bytes()).expect("the title is in the file");
+    bytes[at] ^= 0x20;
+    std::fs::write(file, bytes).expect("write backup");
+}
+
+#[tokio::test]
+async fn restore_refuses_a_plain_backup_with_a_flipped_byte_inside_a_ticket_title() {
+    // Arrange: a backup whose ticket title was altered afterwards, which SQLite's structure check cannot see
+    let (site, out) = site_with_a_plain_backup("Quarterly invoice run").await;
+    flip_a_byte_of(&out, "Quarterly invoice run");
+    assert_eq!(integrity(&out).await, ["ok"], "integrity_check alone passes the altered file");
+    let before = snapshot(&site);
+
+    // Act
+    let output = site.run(&["restore", out.to_str().expect("utf-8")]).await;
+
+    // Assert
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not a usable backup") && stderr.contains("SHA-256"), "{stderr}");
+    assert!(stderr.contains(&sidecar_of(&out).display().to_string()), "names the sidecar: {stderr}");
+    assert_eq!(snapshot(&site), before, "the current database is unchanged");
+}
+
+#[tokio::test]
+async fn a_backup_without_its_sidecar_is_refused_unless_the_check_is_skipped() {
+    // Arrange: a sound backup whose sidecar is gone
+    let (site, out) = site_with_a_plain_backup("Sidecar gone").await;
+    std::fs::remove_file(sidecar_of(&out)).expect("remove sidecar");
+    let before = snapshot(&site);
+
+    // Act
+    let refused = site.run(&["restore", out.to_str().expect("utf-8")]).await;
+    let forced = site.run(&["restore", "--no-verify", out.to_str().expect("utf-8")]).await;
+
+    // Assert: refused with the way out named; with --no-verify restored, with a warning
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("missing") && stderr.contains("--no-verify"), "{stderr}");
+    let stderr = String::from_utf8_lossy(&forced.stderr);
+    assert!(forced.status.success(), "{stderr}");
+    assert!(stderr.contains("warning") && stderr.contains("SHA-256"), "{stderr}");
+    assert_ne!(snapshot(&site).1, before.1, "the previous database was moved aside");
+}
+
+#[tokio::test]
+async fn backup_refuses_when_only_the_sidecar_name_is_taken() {
+    // Arrange
+    let app = spawn_app().await;
+    let site = Site { db: app.config.database.path.clone(), ..Site::new() };
+    let out = site.dir.path().join("fresh.db");
+    std::fs::write(sidecar_of(&out), b"precious").expect("write");
+
+    // Act
+    let output = site.run(&["backup", "--out", out.to_str().expect("utf-8")]).await;
+
+    // Assert
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("fresh.db.sha256 already exists"));
+    assert!(!out.exists(), "no backup without its sidecar");
+    assert_eq!(std::fs::read(sidecar_of(&out)).expect("read"), b"precious");
 }

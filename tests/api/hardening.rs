@@ -244,6 +244,8 @@ async fn a_write_to_a_full_database_answers_507_and_writes_nothing() {
     app.limit_database_growth(Some(0)).await;
     let big = "x".repeat(20_000);
     let resp = app.post("/api/tickets/", &json!({"board_id": id, "title": "t", "description": big})).await;
+    let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    assert!(retry_after.is_some_and(|s| s >= 1), "507 says when to retry: {:?}", resp.headers());
     let body = assert_error(resp, StatusCode::INSUFFICIENT_STORAGE, "STORAGE_FULL").await;
     assert!(body["detail"].as_str().is_some_and(|m| m.contains("full") && m.contains("nothing")), "{body}");
     // A second refusal in the same episode answers the same way.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
 
 use crate::binary::{PROCESS_TIMEOUT, Site};
 use crate::helpers::is_api_timestamp;
@@ -116,4 +117,38 @@ async fn json_logs_are_one_object_per_line_with_request_fields_and_no_secrets() 
 
 fn line_for<'a>(completions: &'a [Value], request_id: &str) -> &'a Value {
     completions.iter().find(|e| e["span"]["request_id"] == request_id).unwrap_or(&Value::Null)
+}
+
+#[tokio::test]
+async fn a_write_whose_client_went_away_is_still_logged_with_its_status() {
+    // Arrange
+    let site = Site::new();
+    let mut server = site.serve(&[]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let body = json!({"board_id": 1, "title": "Nobody waits for me"}).to_string();
+    let request = format!(
+        "POST /api/tickets/ HTTP/1.1\r\nHost: {addr}\r\nX-Request-Id: client-went-away\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+
+    // Act: the whole request, then the connection closed without reading anything
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    drop(stream);
+
+    // Assert: its completion line arrives, with the status the client never read
+    let mut completion = Value::Null;
+    while let Some(line) = server.line_containing("client-went-away", PROCESS_TIMEOUT).await {
+        let entry: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if entry["message"] == "request completed" {
+            completion = entry;
+            break;
+        }
+    }
+    assert_eq!(completion["route"], "/api/tickets", "a line for the request: {:#?}", server.seen);
+    assert_eq!(completion["status"], 201);
+    server.signal(libc::SIGTERM);
+    let (status, _) = server.exit_within(PROCESS_TIMEOUT).await.expect("exits in time");
+    assert!(status.success(), "exit status {status}");
 }

@@ -8,6 +8,7 @@ mod bulk;
 mod comments;
 mod conventions;
 mod docs;
+mod edge;
 mod hardening;
 mod health;
 mod history;
