@@ -27,4 +27,5 @@ mod realtime;
 mod backup;
 mod binary;
 mod lifecycle;
+mod users_admin;
 mod webui;
