@@ -3,7 +3,7 @@
 const { test, expect, apiCall, signInUi, adminToken, boardWith, ADMIN } = require('./fixtures');
 
 async function openEditor(page, boardName, title) {
-  await page.getByRole('link', { name: boardName }).click();
+  await page.getByRole('link', { name: boardName, exact: true }).click();
   await page.locator('li.card', { hasText: title }).getByRole('button', { name: title }).click();
   const panel = page.getByRole('dialog');
   await panel.getByRole('button', { name: 'Edit ticket' }).click();
@@ -17,9 +17,9 @@ async function ticket(request, token, id) {
 test('re-applying after a conflict keeps the other user\'s untouched field', async ({ page, request }) => {
   // Arrange: this user edits the title while someone else changes the priority and assignee.
   const token = await adminToken(request);
-  const { tickets: [t] } = await boardWith(request, token, 'Conflicts one', ['Draft the plan']);
+  const { board, tickets: [t] } = await boardWith(request, token, 'Conflicts one', ['Draft the plan']);
   await signInUi(page, ADMIN.username, ADMIN.password);
-  const panel = await openEditor(page, 'Conflicts one', 'Draft the plan');
+  const panel = await openEditor(page, board.name, 'Draft the plan');
   await panel.getByLabel('Title').fill('Draft the final plan');
   await apiCall(request, 'PUT', `/api/tickets/${t.id}`, { token, ifMatch: t.version,
     body: { priority: '5.0', assignee: 'bob' } });
@@ -43,9 +43,9 @@ test('re-applying after a conflict keeps the other user\'s untouched field', asy
 test('a field both users changed shows both values and asks which to keep', async ({ page, request }) => {
   // Arrange: both change the title; this user also the description, the other the priority.
   const token = await adminToken(request);
-  const { tickets: [t] } = await boardWith(request, token, 'Conflicts two', ['Name the release']);
+  const { board, tickets: [t] } = await boardWith(request, token, 'Conflicts two', ['Name the release']);
   await signInUi(page, ADMIN.username, ADMIN.password);
-  const panel = await openEditor(page, 'Conflicts two', 'Name the release');
+  const panel = await openEditor(page, board.name, 'Name the release');
   await panel.getByLabel('Title').fill('Name it Aurora');
   await panel.getByLabel('Description').fill('Short and easy to say');
   await apiCall(request, 'PUT', `/api/tickets/${t.id}`, { token, ifMatch: t.version,

@@ -62,9 +62,14 @@ async function adminToken(request) {
   return login(request, ADMIN.username, ADMIN.password);
 }
 
-/** A board of its own with one ticket per title, made over the API; returns {board, tickets}. */
+/** `base` made unique, so a spec can run again against the same server (`--repeat-each`). */
+function unique(base) {
+  return `${base} ${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A board of its own (a unique name from `name`) with one ticket per title; returns {board, tickets}. */
 async function boardWith(request, token, name, titles = []) {
-  const board = await apiCall(request, 'POST', '/api/boards/', { token, body: { name } });
+  const board = await apiCall(request, 'POST', '/api/boards/', { token, body: { name: unique(name) } });
   const tickets = [];
   for (const title of titles) {
     tickets.push(await apiCall(request, 'POST', '/api/tickets/', { token, body: { board_id: board.id, title } }));
@@ -82,4 +87,4 @@ async function signInUi(page, username, password) {
   await base.expect(page.getByRole('heading', { name: 'Boards', level: 1 })).toBeVisible();
 }
 
-module.exports = { test, expect: base.expect, apiCall, login, signInUi, adminToken, boardWith, ADMIN, SERVER };
+module.exports = { test, expect: base.expect, apiCall, login, signInUi, adminToken, boardWith, unique, ADMIN, SERVER };

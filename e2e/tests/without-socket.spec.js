@@ -18,10 +18,10 @@ test('the board renders and polls with the WebSocket blocked, then goes live', a
   await signInUi(page, ADMIN.username, ADMIN.password);
 
   // Act
-  await page.getByRole('link', { name: 'Behind a proxy' }).click();
+  await page.getByRole('link', { name: board.name, exact: true }).click();
 
   // Assert: the cards are there, and the page says it is not live.
-  await expect(page.getByRole('heading', { name: 'Behind a proxy', level: 1 })).toBeVisible();
+  await expect(page.getByRole('heading', { name: board.name, level: 1 })).toBeVisible();
   await expect(column(page, 'Not Started').locator('li.card')).toHaveCount(2);
   await expect(column(page, 'Not Started').getByRole('heading')).toContainText('2');
   await expect(page.locator('#conn')).toHaveText('Live updates unavailable');
