@@ -7,7 +7,7 @@
 // a Web Lock (or, where Web Locks are missing, a short lease in localStorage) a tab first re-reads
 // the stored session and uses the tokens another tab already obtained instead of rotating again.
 
-import { lastRotation, recordRotation } from './rotation.js';
+import { forgetRotation, lastRotation, recordRotation } from './rotation.js';
 
 const STORE = 'agent-kanban.session';
 const LEASE = 'agent-kanban.refresh-lease';
@@ -46,6 +46,7 @@ function takeTokens(tok) {
 export function signOut() {
   Object.assign(session, EMPTY);
   localStorage.removeItem(STORE);
+  forgetRotation();
 }
 
 // Another tab refreshed, signed in or signed out: follow it.

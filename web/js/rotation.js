@@ -45,3 +45,8 @@ export function recordRotation(from, tokens) {
   const { access, refresh, expires_at: expiresAt } = tokens;
   return inStore('readwrite', (s) => s.put({ from, access, refresh, expires_at: expiresAt }, KEY));
 }
+
+/** Forget the record (on sign-out: its tokens belong to a family the server has just revoked). */
+export function forgetRotation() {
+  return inStore('readwrite', (s) => s.delete(KEY));
+}
