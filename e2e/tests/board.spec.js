@@ -167,8 +167,9 @@ test('a stale edit shows the conflict and can be re-applied', async ({ page, new
   await panel.getByRole('button', { name: 'Re-apply my changes' }).click();
   await expect(conflict).toHaveCount(0);
   await expect(panel.getByRole('heading', { level: 2 })).toHaveText(/Write the release notes \(final\)/);
-  // Re-applying sends the form as the user left it: their priority too.
-  await expect(card(other, 'Write the release notes (final)')).toBeVisible();
+  // Re-applying sends only the fields this user changed: the other browser's priority stays.
+  await expect(card(other, 'Write the release notes (final)')).toContainText('P5.0');
+  await expect(card(page, 'Write the release notes (final)')).toContainText('P5.0');
 });
 
 test('a reload shows everything persisted', async ({ page }) => {

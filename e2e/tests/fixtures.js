@@ -37,11 +37,11 @@ const test = base.test.extend({
   },
 });
 
-/** POST/GET JSON against the API with an optional bearer token. */
-async function apiCall(request, method, path, { token, body } = {}) {
-  const resp = await request.fetch(new URL(path, SERVER).href, {
-    method, data: body, headers: token ? { Authorization: `Bearer ${token}` } : {},
-  });
+/** POST/GET JSON against the API with an optional bearer token and If-Match version. */
+async function apiCall(request, method, path, { token, body, ifMatch } = {}) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  if (ifMatch !== undefined) headers['If-Match'] = `"${ifMatch}"`;
+  const resp = await request.fetch(new URL(path, SERVER).href, { method, data: body, headers });
   if (!resp.ok()) throw new Error(`${method} ${path}: ${resp.status()} ${await resp.text()}`);
   return resp.json();
 }
@@ -49,6 +49,32 @@ async function apiCall(request, method, path, { token, body } = {}) {
 async function login(request, username, password) {
   const tok = await apiCall(request, 'POST', '/api/auth/login', { body: { username, password } });
   return tok.access_token;
+}
+
+/** The admin every spec signs in as (board.spec.js registers it through the page first). */
+const ADMIN = { username: 'alice', email: 'alice@example.com', password: 'Secret-pass1' };
+
+/** The admin's access token; the admin is registered here when this spec runs on its own. */
+async function adminToken(request) {
+  const resp = await request.post(new URL('/api/auth/login', SERVER).href,
+    { data: { username: ADMIN.username, password: ADMIN.password } });
+  if (resp.status() === 401) await apiCall(request, 'POST', '/api/auth/register', { body: ADMIN });
+  return login(request, ADMIN.username, ADMIN.password);
+}
+
+/** `base` made unique, so a spec can run again against the same server (`--repeat-each`). */
+function unique(base) {
+  return `${base} ${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A board of its own (a unique name from `name`) with one ticket per title; returns {board, tickets}. */
+async function boardWith(request, token, name, titles = []) {
+  const board = await apiCall(request, 'POST', '/api/boards/', { token, body: { name: unique(name) } });
+  const tickets = [];
+  for (const title of titles) {
+    tickets.push(await apiCall(request, 'POST', '/api/tickets/', { token, body: { board_id: board.id, title } }));
+  }
+  return { board, tickets };
 }
 
 /** Sign in through the page's form. */
@@ -61,4 +87,4 @@ async function signInUi(page, username, password) {
   await base.expect(page.getByRole('heading', { name: 'Boards', level: 1 })).toBeVisible();
 }
 
-module.exports = { test, expect: base.expect, apiCall, login, signInUi, SERVER };
+module.exports = { test, expect: base.expect, apiCall, login, signInUi, adminToken, boardWith, unique, ADMIN, SERVER };

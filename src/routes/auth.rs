@@ -87,7 +87,8 @@ pub struct TokenPair {
     pub refresh_expires_in: u64,
 }
 
-fn default_role(role: DefaultRole) -> Role {
+/// The role a new account gets when none is chosen (shared with the admin's user creation).
+pub(crate) fn default_role(role: DefaultRole) -> Role {
     match role {
         DefaultRole::Viewer => Role::Viewer,
         DefaultRole::Agent => Role::Agent,

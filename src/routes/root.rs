@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::OpsAccess;
+use crate::domain::role::Role;
 use crate::error::{ApiResult, ErrorBody};
 use crate::metrics::Sources;
 use crate::state::AppState;
@@ -49,6 +50,10 @@ pub struct StatusInfo {
     socketio_available: bool,
     /// The MCP endpoint (`/mcp`) is served (`mcp.enabled`).
     mcp_available: bool,
+    /// The role a caller without credentials acts as (`auth.anonymous_role`), or null when such a
+    /// caller may do nothing: the web board offers "continue without an account" from it.
+    #[schema(value_type = Option<String>, example = "pm")]
+    anonymous_role: Option<&'static str>,
     endpoints: Endpoints,
 }
 
@@ -84,6 +89,7 @@ async fn status(State(state): State<AppState>) -> axum::Json<StatusInfo> {
         websocket_available: true,
         socketio_available: false,
         mcp_available: state.config.mcp.enabled,
+        anonymous_role: Role::for_anonymous(state.config.auth.anonymous_role).map(Role::as_str),
         endpoints: Endpoints { boards: "/api/boards/", tickets: "/api/tickets/", websocket: "/ws/connect" },
     })
 }

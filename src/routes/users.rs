@@ -1,16 +1,18 @@
-//! User administration (`/api/auth/users`, admin only): list, change role or active flag, delete.
+//! User administration (`/api/auth/users`, admin only): list, create with a role, change role or
+//! active flag, delete.
 //! The last active admin can be neither demoted, deactivated nor deleted.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::db;
-use crate::db::users::UserChange;
+use crate::db::users::{NewUser, UserChange};
 use crate::domain::role::Role;
-use crate::domain::user::{User, UserAdminUpdate, UserRow};
+use crate::domain::user::{Registration, User, UserAdminUpdate, UserRow};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{JsonBody, UserId};
 use crate::routes::schemas::Message;
@@ -19,7 +21,19 @@ use crate::state::AppState;
 
 /// The user administration routes (rate class general).
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_users)).routes(routes!(update_user, delete_user))
+    OpenApiRouter::new().routes(routes!(list_users, create_user)).routes(routes!(update_user, delete_user))
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CreateUserRequest {
+    /// 3..50 of `[a-z0-9_-]` (lowercased).
+    username: String,
+    email: String,
+    /// 8..128 characters with an uppercase letter, a lowercase letter and a digit.
+    password: String,
+    /// One of admin, pm, agent, viewer; absent or null means `auth.default_role`.
+    role: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -35,6 +49,30 @@ struct UpdateUserRequest {
 async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<User>>> {
     caller.require(Role::Admin)?;
     Ok(axum::Json(db::users::list(&state.db).await?.iter().map(User::from).collect()))
+}
+
+/// Create an account with a role (admin), whether or not self-registration is enabled. The body
+/// follows the registration rules; a missing `role` means `auth.default_role`.
+#[utoipa::path(post, path = "/api/auth/users", tag = "auth", security(("bearerAuth" = ["admin"])),
+    request_body = CreateUserRequest,
+    responses((status = 201, body = User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_user(State(state): State<AppState>, caller: Caller, body: JsonBody) -> ApiResult<Reply> {
+    caller.require(Role::Admin)?;
+    let reg = Registration::parse(&body.value).map_err(ApiError::Validation)?;
+    let role = reg.role.unwrap_or_else(|| super::auth::default_role(state.config.auth.default_role));
+    let hash = state.auth.passwords.hash(reg.password).await?;
+    let user = state
+        .writer
+        .run(move |conn, ctx| {
+            Box::pin(async move {
+                let new =
+                    NewUser { username: &reg.username, email: &reg.email, password_hash: &hash, role: role.as_str() };
+                db::users::insert(conn, new, &ctx.now).await
+            })
+        })
+        .await?;
+    Reply::with_status(StatusCode::CREATED, User::from(&user))
 }
 
 fn last_admin() -> ApiError {

@@ -446,8 +446,9 @@ async fn the_status_route_describes_the_service() {
     let keys: Vec<&String> = body.as_object().expect("status object").keys().collect();
     let mut keys: Vec<&str> = keys.into_iter().map(String::as_str).collect();
     keys.sort_unstable();
-    // `mcp_available` is the MCP endpoint's addition (issue 11).
+    // `mcp_available` is the MCP endpoint's addition (issue 11), `anonymous_role` the web board's (issue 18).
     let expected_keys = [
+        "anonymous_role",
         "cors_origins",
         "endpoints",
         "mcp_available",

@@ -30,4 +30,5 @@ mod realtime;
 mod backup;
 mod binary;
 mod lifecycle;
+mod users_admin;
 mod webui;

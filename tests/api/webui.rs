@@ -7,7 +7,9 @@ use reqwest::header::{
     IF_NONE_MATCH, LOCATION,
 };
 
-use crate::helpers::{assert_error, spawn_app};
+use agent_kanban::config::AnonymousRole;
+
+use crate::helpers::{assert_error, spawn_app, spawn_app_with};
 
 fn header(resp: &reqwest::Response, name: reqwest::header::HeaderName) -> &str {
     resp.headers().get(&name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("{name} missing"))
@@ -145,4 +147,30 @@ async fn the_asset_routes_stay_out_of_the_openapi_document() {
     let doc = app.get_json("/openapi.json").await;
     let paths = doc["paths"].as_object().expect("paths");
     assert!(paths.keys().all(|p| !p.starts_with("/app")), "{:?}", paths.keys().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn the_status_route_names_the_anonymous_role_for_the_sign_in_page() {
+    for (setting, expected) in [
+        (AnonymousRole::None, serde_json::Value::Null),
+        (AnonymousRole::Viewer, serde_json::json!("viewer")),
+        (AnonymousRole::Agent, serde_json::json!("agent")),
+        (AnonymousRole::Pm, serde_json::json!("pm")),
+    ] {
+        let app = spawn_app_with(|cfg| cfg.auth.anonymous_role = setting).await;
+
+        let body = app.get_json("/api/status").await;
+
+        assert_eq!(body["anonymous_role"], expected, "{setting:?}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn the_documented_status_carries_the_anonymous_role() {
+    let app = spawn_app().await;
+
+    let doc = app.get_json("/openapi.json").await;
+
+    let schema = &doc["components"]["schemas"]["StatusInfo"];
+    assert!(schema["properties"]["anonymous_role"].is_object(), "{schema}");
 }

@@ -1,29 +1,61 @@
-// The REST client: bearer tokens (refreshed once on a 401), If-Match and Idempotency-Key headers,
-// a bounded retry of idempotent requests after a network failure or timeout, and API error bodies
-// turned into plain words.
+// The REST client: bearer tokens (refreshed once on a 401, or ahead of a request once the stored
+// expiry has passed), If-Match and Idempotency-Key headers, a bounded retry of idempotent requests
+// after a network failure or timeout, and API error bodies turned into plain words.
+//
+// Tabs of one browser share the session in localStorage. A refresh token is single-use (the server
+// treats a second use as theft and revokes the family), so a refresh is serialised across tabs: under
+// a Web Lock (or, where Web Locks are missing, a short lease in localStorage) a tab first re-reads
+// the stored session and uses the tokens another tab already obtained instead of rotating again.
+
+import { forgetRotation, lastRotation, recordRotation } from './rotation.js';
 
 const STORE = 'agent-kanban.session';
+const LEASE = 'agent-kanban.refresh-lease';
 const TIMEOUT_MS = 10000;
+/** Refresh this long before the stored expiry, so a request does not race the server's clock. */
+const EXPIRY_MARGIN_MS = 5000;
+/** Routes that issue or end tokens: never refreshed around. */
+const AUTH_FLOW = /^\/api\/auth\/(login|refresh|register|logout)\b/;
 const RANK = { viewer: 1, agent: 2, pm: 3, admin: 4 };
 
-/** Who is using the board: tokens and user (signed in) or the anonymous role. */
-export const session = { access: null, refresh: null, user: null, anonymous: null };
+/** Who is using the board: tokens, their expiry (ms since the epoch) and user, or the anonymous role. */
+export const session = { access: null, refresh: null, expires_at: null, user: null, anonymous: null };
+const EMPTY = { access: null, refresh: null, expires_at: null, user: null, anonymous: null };
+
+function readStored() {
+  try {
+    return JSON.parse(localStorage.getItem(STORE) || 'null');
+  } catch { return null; /* a corrupt entry is the same as none */ }
+}
 
 export function loadSession() {
-  try {
-    const saved = JSON.parse(localStorage.getItem(STORE) || 'null');
-    if (saved) Object.assign(session, saved);
-  } catch { /* a corrupt entry is the same as none */ }
+  Object.assign(session, EMPTY, readStored() ?? {});
 }
 
 function saveSession() {
   localStorage.setItem(STORE, JSON.stringify(session));
 }
 
-export function signOut() {
-  Object.assign(session, { access: null, refresh: null, user: null, anonymous: null });
-  localStorage.removeItem(STORE);
+/** Take the tokens of a token answer (login or refresh). */
+function takeTokens(tok) {
+  session.access = tok.access_token;
+  session.refresh = tok.refresh_token;
+  session.expires_at = Date.now() + (Number(tok.expires_in) || 0) * 1000;
 }
+
+export function signOut() {
+  Object.assign(session, EMPTY);
+  localStorage.removeItem(STORE);
+  forgetRotation();
+}
+
+// Another tab refreshed, signed in or signed out: follow it.
+window.addEventListener('storage', (ev) => {
+  if (ev.key !== STORE && ev.key !== null) return;
+  const had = Boolean(session.user || session.anonymous);
+  loadSession();
+  if (had && readStored() === null) window.dispatchEvent(new Event('kanban:signed-out'));
+});
 
 /** The role in force: the signed-in user's, else the anonymous role, else none. */
 export function role() {
@@ -102,28 +134,76 @@ async function once(method, path, { body, ifMatch, key }) {
   }
 }
 
-let refreshing = null;
-async function refreshTokens() {
-  if (!session.refresh) return false;
-  refreshing ??= (async () => {
-    try {
-      const resp = await fetch('/api/auth/refresh', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ refresh_token: session.refresh }),
-      });
-      if (!resp.ok) return false;
-      const tok = await resp.json();
-      session.access = tok.access_token;
-      session.refresh = tok.refresh_token;
-      saveSession();
-      return true;
-    } catch {
-      return false;
-    } finally {
-      setTimeout(() => { refreshing = null; }, 0);
+/** Run `fn` while holding the cross-tab refresh lock. */
+async function withRefreshLock(fn) {
+  if (navigator.locks?.request) return navigator.locks.request('agent-kanban.refresh', fn);
+  // No Web Locks (an insecure origin): take a lease in localStorage, check it held, then go on.
+  const me = newKey();
+  for (let i = 0; i < 50; i++) {
+    const lease = JSON.parse(localStorage.getItem(LEASE) || 'null');
+    if (!lease || lease.until < Date.now()) {
+      localStorage.setItem(LEASE, JSON.stringify({ owner: me, until: Date.now() + TIMEOUT_MS }));
+      await new Promise((r) => setTimeout(r, 30));
+      if (JSON.parse(localStorage.getItem(LEASE) || 'null')?.owner === me) break;
     }
-  })();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  try { return await fn(); } finally {
+    if (JSON.parse(localStorage.getItem(LEASE) || 'null')?.owner === me) localStorage.removeItem(LEASE);
+  }
+}
+
+/**
+ * One refresh under the lock. Another tab may already have replaced `stale`: then its tokens are
+ * taken (from the stored session, or from the rotation record when this tab's copy of localStorage
+ * still shows the used refresh token) instead of presenting a used refresh token.
+ */
+async function refreshUnderLock(stale) {
+  const stored = readStored();
+  if (!stored?.refresh) return false;
+  const rotated = await lastRotation();
+  if (rotated?.from === stored.refresh) {
+    return adopt({ ...stored, access: rotated.access, refresh: rotated.refresh, expires_at: rotated.expires_at });
+  }
+  if (stored.access && stored.access !== stale) return adopt(stored);
+  try {
+    const resp = await fetch('/api/auth/refresh', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ refresh_token: stored.refresh }),
+    });
+    if (!resp.ok) return false;
+    Object.assign(session, stored);
+    takeTokens(await resp.json());
+    await recordRotation(stored.refresh, session);
+    saveSession();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function adopt(tokens) {
+  Object.assign(session, tokens);
+  saveSession();
+  return true;
+}
+
+let refreshing = null;
+/** Replace the access token `stale` (once per tab at a time, once across tabs). */
+async function refreshTokens(stale = session.access) {
+  if (!session.refresh) return false;
+  refreshing ??= withRefreshLock(() => refreshUnderLock(stale))
+    .finally(() => { setTimeout(() => { refreshing = null; }, 0); });
   return refreshing;
+}
+
+/** Before a request: follow the stored session (another tab may have refreshed), and refresh once its expiry passed. */
+async function freshTokens() {
+  const stored = readStored();
+  if (stored) Object.assign(session, stored);
+  if (session.access && session.expires_at && Date.now() > session.expires_at - EXPIRY_MARGIN_MS) {
+    await refreshTokens(session.access);
+  }
 }
 
 /**
@@ -133,7 +213,9 @@ async function refreshTokens() {
  */
 export async function api(method, path, opts = {}) {
   const key = opts.idempotent ? newKey() : null;
+  if (!AUTH_FLOW.test(path)) await freshTokens();
   const attempts = key || method === 'GET' ? 3 : 1;
+  const sentWith = session.access;
   let resp;
   for (let i = 0; ; i++) {
     try {
@@ -144,8 +226,8 @@ export async function api(method, path, opts = {}) {
       await new Promise((r) => setTimeout(r, 300 * (i + 1)));
     }
   }
-  if (resp.status === 401 && session.access && !path.startsWith('/api/auth/')) {
-    if (await refreshTokens()) return api(method, path, opts);
+  if (resp.status === 401 && sentWith && !AUTH_FLOW.test(path)) {
+    if (await refreshTokens(sentWith)) return api(method, path, opts);
     signOut();
     window.dispatchEvent(new Event('kanban:signed-out'));
   }
@@ -159,9 +241,10 @@ export async function api(method, path, opts = {}) {
 /** Sign in and load the user; throws ApiError on failure. */
 export async function signIn(username, password) {
   const tok = await api('POST', '/api/auth/login', { body: { username, password } });
-  session.access = tok.access_token;
-  session.refresh = tok.refresh_token;
+  takeTokens(tok);
   session.anonymous = null;
+  session.user = null;
+  saveSession(); // before the next call, which follows the stored session
   session.user = await api('GET', '/api/auth/me');
   saveSession();
   return session.user;
@@ -185,25 +268,15 @@ export async function signOutEverywhere() {
   signOut();
 }
 
-/**
- * The role anonymous callers get on this server (or null): read from the OpenAPI document, which
- * marks an operation callable without credentials when the anonymous role suffices.
- */
+/** The role anonymous callers get on this server (or null), as `/api/status` reports it. */
 export async function anonymousRole() {
   try {
-    const doc = await (await fetch('/openapi.json')).json();
-    const open = (path, method) => {
-      const op = doc.paths?.[path]?.[method] ?? doc.paths?.[`${path}/`]?.[method];
-      return (op?.security ?? []).some((req) => Object.keys(req).length === 0);
-    };
-    if (open('/api/boards', 'post')) return 'pm';
-    if (open('/api/tickets', 'post')) return 'agent';
-    if (open('/api/boards', 'get')) return 'viewer';
-  } catch { /* no anonymous mode offered */ }
-  return null;
+    const status = await (await fetch('/api/status', { headers: { Accept: 'application/json' } })).json();
+    return RANK[status?.anonymous_role] ? status.anonymous_role : null;
+  } catch { return null; /* no anonymous mode offered */ }
 }
 
 export function useAnonymous(r) {
-  Object.assign(session, { access: null, refresh: null, user: null, anonymous: r });
+  Object.assign(session, EMPTY, { anonymous: r });
   saveSession();
 }

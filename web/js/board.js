@@ -10,14 +10,19 @@ import { showFlow } from './flow.js';
 
 let view = null;
 
-const CONN_TEXT = { idle: 'Offline', connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…',
+/** While the socket is not live the board asks for its tickets this often instead. */
+const POLL_MS = 5000;
+
+const CONN_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Live updates unavailable',
   offline: 'Offline' };
 
+/** The header badge: hidden on screens without a live connection ('idle'), else the state in words. */
 function setConn(state) {
   const el = document.getElementById('conn');
   if (!el) return;
   el.dataset.state = state;
-  el.textContent = CONN_TEXT[state] ?? state;
+  el.hidden = state === 'idle';
+  el.textContent = CONN_TEXT[state] ?? '';
 }
 
 /** Stop the board's socket and timers when another screen is shown. */
@@ -25,23 +30,54 @@ export function leaveBoard() {
   if (!view) return;
   view.live.stop();
   clearInterval(view.tick);
+  clearInterval(view.poll);
   closePanel();
   view = null;
   setConn('idle');
 }
 
+/**
+ * Show a board: its tickets come over REST first, so the board works without a WebSocket; the
+ * socket then makes it live, and while it is not live the board polls.
+ */
 export async function showBoard(main, boardId) {
-  const board = await api('GET', `/api/boards/${boardId}`);
-  view = { main, board, tickets: new Map(), filter: '', grab: null, adding: null, flowOpen: false };
+  const [board, list] = await Promise.all([
+    api('GET', `/api/boards/${boardId}`), api('GET', `/api/boards/${boardId}/tickets`)]);
+  view = { main, board, tickets: new Map(list.tickets.map((t) => [t.id, t])), filter: '', grab: null, adding: null,
+    flowOpen: false, conn: 'connecting' };
   document.title = `${board.name} · Agent Kanban`;
   draw();
   const v = view;
   v.live = new Live(boardId, {
     onEvent: (msg) => { if (view === v) applyEvent(msg); },
     onResync: () => { if (view === v) reload(); },
-    onState: setConn,
+    onState: (state) => { if (view === v) connectionChanged(state); },
   }).start();
   v.tick = setInterval(() => { if (view === v) draw(); }, 30000);
+}
+
+/** Follow the socket's state: the badge, the notice, and polling whenever it is not live. */
+function connectionChanged(state) {
+  const v = view;
+  v.conn = state;
+  setConn(state);
+  if (state === 'live') {
+    clearInterval(v.poll);
+    v.poll = null;
+  } else if (!v.poll) {
+    v.poll = setInterval(() => { if (view === v && v.conn !== 'live') reload(); }, POLL_MS);
+  }
+  drawNotice();
+}
+
+/** The visible note while changes by others arrive by polling only. */
+function drawNotice() {
+  const v = view;
+  if (!v?.noticeEl) return;
+  const down = v.conn === 'reconnecting' || v.conn === 'offline';
+  v.noticeEl.hidden = !down;
+  v.noticeEl.textContent = down
+    ? `Live updates unavailable: the board checks for changes every ${POLL_MS / 1000} seconds.` : '';
 }
 
 async function reload() {
@@ -50,12 +86,12 @@ async function reload() {
     const [board, list] = await Promise.all([
       api('GET', `/api/boards/${v.board.id}`), api('GET', `/api/boards/${v.board.id}/tickets`)]);
     if (view !== v) return;
+    const columnsChanged = JSON.stringify(board.columns) !== JSON.stringify(v.board.columns) || board.name !== v.board.name;
     v.board = board;
     v.tickets = new Map(list.tickets.map((t) => [t.id, t]));
-    v.loaded = true;
-    draw();
+    if (columnsChanged) draw(); else drawColumns();
   } catch (e) {
-    if (e.status === 404) { toast('This board no longer exists.'); location.hash = '#/'; } else toast(e.message);
+    if (e.status === 404) { toast('This board no longer exists.'); location.hash = '#/'; } else if (v.conn === 'live') toast(e.message);
   }
 }
 
@@ -118,7 +154,7 @@ function matches(t) {
 function draw() {
   const v = view;
   const focused = document.activeElement?.closest?.('[data-ticket]')?.dataset.ticket;
-  const search = h('input', { type: 'search', id: 'filter', value: v.filter, placeholder: 'title, assignee or priority',
+  const search = h('input', { type: 'search', id: 'filter', value: v.filter, placeholder: 'Title, assignee, priority',
     oninput: (ev) => { v.filter = ev.target.value; drawColumns(); } });
   v.columnsEl = h('div', { class: 'columns' });
   v.flowEl = h('div', { class: 'flow', id: 'flow-panel', hidden: !v.flowOpen });
@@ -129,13 +165,17 @@ function draw() {
       onclick: () => { v.flowOpen = !v.flowOpen; draw(); } }, v.flowOpen ? 'Hide flow' : 'Flow'),
     can('pm') ? h('button', { type: 'button', onclick: editColumns }, 'Edit columns') : null);
   const hadFilterFocus = document.activeElement?.id === 'filter';
-  render(v.main, head,
+  const hadHeadingFocus = document.activeElement?.tagName === 'H1';
+  v.noticeEl = h('p', { class: 'notice', role: 'status', hidden: true });
+  render(v.main, head, v.noticeEl,
     h('p', { id: 'kbd-help', class: 'hint' }, can('agent')
       ? 'Drag a card, or focus it and press Space to pick it up, Left or Right to choose a column, Space or Enter to drop, Escape to cancel. Enter opens a card.'
       : 'You can read this board; your role cannot change it.'),
     v.flowEl, v.columnsEl);
   if (v.flowOpen) showFlow(v.flowEl, v.board.id);
+  drawNotice();
   drawColumns();
+  if (hadHeadingFocus) { const h1 = head.querySelector('h1'); h1.tabIndex = -1; h1.focus({ preventScroll: true }); }
   if (hadFilterFocus) { search.focus(); search.setSelectionRange(search.value.length, search.value.length); }
   if (focused) document.querySelector(`[data-ticket="${focused}"]`)?.focus();
 }

@@ -7,6 +7,8 @@ import { api, session } from './api.js';
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 30000;
 const PING_EVERY_MS = 20000;
+/** A socket that has not said `connected` by then is given up (a proxy may hold it open silently). */
+const CONNECT_TIMEOUT_MS = 10000;
 
 export class Live {
   /** handlers: onEvent(envelope), onResync(), onState('connecting'|'live'|'reconnecting'|'offline') */
@@ -64,6 +66,8 @@ export class Live {
       this.state(navigator.onLine ? 'reconnecting' : 'offline');
       this.schedule(this.backoff());
     });
+    const giveUp = setTimeout(() => { if (this.socket === ws && this.current !== 'live') ws.close(); }, CONNECT_TIMEOUT_MS);
+    ws.addEventListener('close', () => clearTimeout(giveUp));
     ws.addEventListener('open', () => {
       clearInterval(this.pinger);
       this.pinger = setInterval(() => this.send({ type: 'ping' }), PING_EVERY_MS);

@@ -44,9 +44,20 @@ async function route() {
     else if (hash === '#/users') await showUsers(main);
     else await showBoards();
   } catch (err) {
-    render(main, h('p', { class: 'error', role: 'alert' }, err.message));
+    render(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, err.message));
   }
-  main.focus({ preventScroll: true });
+  focusHeading();
+}
+
+/**
+ * Move focus to the new screen's heading, so a screen reader announces it and Tab continues from
+ * there. The heading is focusable by script only (tabindex -1) and draws no focus ring.
+ */
+function focusHeading() {
+  const heading = main.querySelector('h1');
+  if (!heading) return;
+  heading.tabIndex = -1;
+  heading.focus({ preventScroll: true });
 }
 
 function field(label, input) {
@@ -82,7 +93,7 @@ async function showSignIn() {
   h('p', { id: 'pw-hint', class: 'hint' }, '8 or more characters with an uppercase letter, a lowercase letter and a digit.'),
   h('button', { type: 'submit' }, 'Register'));
   anonRole = await anonymousRole();
-  render(main, h('div', { class: 'auth' }, err, signin, reg,
+  render(main, h('h1', {}, 'Sign in to Agent Kanban'), h('div', { class: 'auth' }, err, signin, reg,
     anonRole ? h('section', { class: 'card-form' }, h('h2', {}, 'No account?'),
       h('p', {}, `This server lets visitors work without an account, as ${anonRole}.`),
       h('button', { type: 'button', onclick: () => { useAnonymous(anonRole); go('#/'); } },

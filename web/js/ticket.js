@@ -1,6 +1,7 @@
-// The ticket panel: details, edit (If-Match with the version shown; a 412 shows the other change
-// and lets the user re-apply theirs), claim/release, delete, comments (add, edit, delete) and
-// history. Live events for the open ticket update it in place.
+// The ticket panel: details, edit (If-Match with the version shown; only the fields the user changed
+// are sent, and a 412 shows both changes and re-applies only the user's), claim/release, delete,
+// comments (add, edit, delete) and history; deleting the ticket or a comment asks first. Live
+// events for the open ticket update it in place.
 
 import { api, can, actorName, session } from './api.js';
 import { h, render, toast, announce, when, modal } from './dom.js';
@@ -69,12 +70,16 @@ function draw() {
   const heading = p.dialog.querySelector('h2');
   if (heading) heading.textContent = `#${t.id} ${t.title}`;
   const focusId = document.activeElement?.id;
-  render(p.body,
-    p.conflict ? conflictBox() : null,
-    p.editing ? editForm() : details(),
-    commentsSection(),
-    historySection());
-  if (focusId) document.getElementById(focusId)?.focus();
+  // Stable slots: the edit form is built once per edit, so redrawing comments or history (or a
+  // live event) never replaces the field the user is typing in.
+  p.slots ??= { conflict: h('div'), main: h('div'), comments: h('div'), history: h('div') };
+  if (p.body.childElementCount !== 4) render(p.body, Object.values(p.slots));
+  render(p.slots.conflict, p.conflict ? conflictBox() : null);
+  if (!p.editing) render(p.slots.main, details());
+  else if (!p.slots.main.querySelector('form.edit')) render(p.slots.main, editForm());
+  render(p.slots.comments, commentsSection());
+  render(p.slots.history, historySection());
+  if (focusId && document.activeElement?.id !== focusId) document.getElementById(focusId)?.focus();
 }
 
 function details() {
@@ -110,26 +115,38 @@ function editForm() {
     return h(multi ? 'textarea' : 'input', { id: `edit-${k}`, name: k, value: e.values[k], rows: multi ? 4 : undefined,
       required: k === 'title' || k === 'priority', oninput: (ev) => { e.values[k] = ev.target.value; } });
   };
-  return h('form', { class: 'edit', 'aria-label': 'Edit ticket', onsubmit: (ev) => { ev.preventDefault(); save(e.base.version); } },
+  return h('form', { class: 'edit', 'aria-label': 'Edit ticket', onsubmit: (ev) => { ev.preventDefault(); save(e.base.version, myChanges(e)); } },
     FIELDS.map(([k, label]) => field(label, input(k))),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Save'),
       h('button', { type: 'button', onclick: () => { p.editing = null; p.conflict = null; draw(); } }, 'Cancel')));
 }
 
-function changes(values) {
+/** A field's value as the form holds it: absent and null are the empty text. */
+function norm(v) {
+  return v === null || v === undefined ? '' : String(v);
+}
+
+/** The request value of a form field: an emptied optional field is null. */
+function requestValue(k, v) {
+  return (k === 'assignee' || k === 'description' || k === 'acceptance_criteria') && !String(v).trim() ? null : v;
+}
+
+/** The fields this user changed since the form opened, as a request body (nothing else is sent). */
+function myChanges(e) {
   const body = {};
   for (const [k] of FIELDS) {
-    const v = values[k];
-    body[k] = (k === 'assignee' || k === 'description' || k === 'acceptance_criteria') && !String(v).trim() ? null : v;
+    if (norm(e.values[k]) !== norm(e.base[k])) body[k] = requestValue(k, e.values[k]);
   }
   return body;
 }
 
-async function save(version) {
+/** Send `body` (this user's changes only) against `version`; a 412 opens the conflict box. */
+async function save(version, body) {
   const p = panel;
   try {
-    const t = await api('PUT', `/api/tickets/${p.id}`, { body: changes(p.editing.values), ifMatch: version });
+    const t = Object.keys(body).length ? await api('PUT', `/api/tickets/${p.id}`, { body, ifMatch: version })
+      : p.conflict ?? p.ticket;
     p.ticket = t;
     p.editing = null;
     p.conflict = null;
@@ -144,22 +161,56 @@ async function save(version) {
   if (panel === p) draw();
 }
 
+/**
+ * The fields of a conflict: who changed each. A field both changed to different values is asked
+ * about; re-applying sends only this user's fields (minus those where they keep the other value),
+ * so the other user's change to any other field stays.
+ */
+function conflictRows(e, theirs) {
+  return FIELDS.map(([k, label]) => {
+    const mine = norm(e.values[k]) !== norm(e.base[k]);
+    const other = norm(theirs[k]) !== norm(e.base[k]);
+    const both = mine && other && norm(theirs[k]) !== norm(e.values[k]);
+    return { k, label, mine, other, both };
+  }).filter((r) => r.mine || r.other);
+}
+
 function conflictBox() {
   const p = panel;
   const theirs = p.conflict;
-  const mine = p.editing?.values ?? {};
-  const base = p.editing?.base ?? {};
-  const rows = FIELDS.filter(([k]) => (theirs[k] ?? '') !== (base[k] ?? '') || (mine[k] ?? '') !== (base[k] ?? ''));
-  return h('section', { class: 'conflict', role: 'alert', 'aria-labelledby': 'conflict-h' },
+  const e = p.editing;
+  const rows = conflictRows(e, theirs);
+  const reapply = (ev) => {
+    ev.preventDefault();
+    const choice = new FormData(ev.target);
+    const body = myChanges(e);
+    for (const r of rows) if (r.both && choice.get(`pick-${r.k}`) === 'theirs') delete body[r.k];
+    e.base = { ...theirs };
+    for (const [k] of FIELDS) if (!(k in body)) e.values[k] = norm(theirs[k]);
+    p.slots.main.replaceChildren(); // the form is rebuilt with the merged values
+    save(theirs.version, body);
+  };
+  return h('form', { class: 'conflict', role: 'alert', 'aria-labelledby': 'conflict-h', onsubmit: reapply },
     h('h3', { id: 'conflict-h' }, 'Someone else changed this ticket while you were editing'),
-    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Field'), h('th', {}, 'Their version'), h('th', {}, 'Yours'))),
-      h('tbody', {}, rows.map(([k, label]) => h('tr', {}, h('th', { scope: 'row' }, label),
-        h('td', {}, theirs[k] ?? '—'), h('td', {}, mine[k] || '—'))))),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Field'), h('th', {}, 'Their version'), h('th', {}, 'Yours'),
+      h('th', {}, 'On re-apply'))),
+    h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.label),
+      h('td', {}, norm(theirs[r.k]) || '—'), h('td', {}, r.mine ? norm(e.values[r.k]) || '—' : '(unchanged)'),
+      h('td', {}, r.both ? pick(r) : r.mine ? 'yours' : 'theirs stays'))))),
+    rows.some((r) => r.both) ? h('p', { class: 'hint' }, 'You both changed a field: choose which value to keep.') : null,
     h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'primary', onclick: () => save(theirs.version) }, 'Re-apply my changes'),
+      h('button', { type: 'submit', class: 'primary' }, 'Re-apply my changes'),
       h('button', { type: 'button', onclick: () => {
         p.ticket = theirs; p.editing = null; p.conflict = null; p.ctx.upsert(theirs); draw();
       } }, 'Keep theirs')));
+}
+
+/** A required choice between the two values of a field both users changed. */
+function pick(r) {
+  return h('fieldset', { class: 'pick' }, h('legend', { class: 'sr-only' }, `Keep which ${r.label}?`),
+    ['mine', 'theirs'].map((who) => h('label', {},
+      h('input', { type: 'radio', name: `pick-${r.k}`, value: who, required: true }),
+      who === 'mine' ? ' Mine' : ' Theirs')));
 }
 
 async function claim(action) {
@@ -215,6 +266,7 @@ function commentsSection() {
           h('button', { type: 'button', 'aria-label': 'Edit comment',
             onclick: () => { p.editingComment = c.id; p.commentDraft = null; draw(); } }, 'Edit'),
           h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete comment', onclick: async () => {
+            if (!confirm(`Delete the comment by ${c.author ?? 'someone'}?`)) return;
             try {
               await api('DELETE', `/api/comments/${c.id}`);
               p.comments = p.comments.filter((x) => x.id !== c.id);
