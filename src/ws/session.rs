@@ -5,11 +5,12 @@
 //!
 //! A forwarder that cannot keep up (its channel lagged, or the queue stayed full for the send
 //! timeout) and a socket write slower than the send timeout both end the connection with
-//! `resync_required` (reason `lagged`) and close code 4001; nothing else ever waits on a client.
+//! `resync_required` (reason `lagged`) and close code 4001, within one more second in all; nothing
+//! else ever waits on a client. A client sending frames faster than its rate is closed with 1008.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -20,10 +21,18 @@ use tokio::task::JoinHandle;
 
 use super::conn::{CloseCmd, Conn, HEARTBEAT_TIMEOUT, Outgoing, Subscriptions, Topic};
 use super::forwarder::Forwarder;
+pub use super::forwarder::ReplayLimits;
 use super::hub::{Admission, Dropped, Hub, Registration, Subscription};
 use super::protocol::{self, ClientMessage, ResyncReason};
+use super::rate::InboundRate;
 use crate::db;
 use crate::error::ApiResult;
+
+/// A client sending more frames per second than allowed is closed with this.
+const TOO_MANY_MESSAGES: CloseCmd = CloseCmd::Code(1008, "too many messages");
+
+/// The most a closing session spends on its last frames (`resync_required`, close) together.
+const CLOSE_BUDGET: Duration = Duration::from_secs(1);
 
 /// Timing and sizes of a session.
 #[derive(Debug, Clone)]
@@ -31,6 +40,9 @@ pub struct SessionSettings {
     pub heartbeat_interval: Duration,
     pub liveness: Duration,
     pub send_timeout: Duration,
+    pub replay: ReplayLimits,
+    /// Inbound frames allowed per second.
+    pub max_messages_per_second: u32,
 }
 
 /// Everything a session needs, prepared by the handshake.
@@ -66,7 +78,19 @@ struct Session {
     forwarders: HashMap<Topic, JoinHandle<()>>,
     /// Last seq written to the socket, per explicitly subscribed board.
     delivered: HashMap<i64, i64>,
+    inbound_rate: InboundRate,
 }
+
+/// Why the session loop stops.
+enum End {
+    /// The socket is gone or the client closed it: nothing more to send.
+    Quit,
+    /// Close with this command (last frames within [`CLOSE_BUDGET`]).
+    Close(CloseCmd),
+}
+
+/// The outcome of one turn of the session loop.
+type Step = Result<(), End>;
 
 /// Run a connection until it closes.
 pub async fn run(socket: WebSocket, start: SessionStart) {
@@ -80,6 +104,7 @@ pub async fn run(socket: WebSocket, start: SessionStart) {
         admin: start.admin,
         forwarders: HashMap::new(),
         delivered: HashMap::new(),
+        inbound_rate: InboundRate::new(Instant::now()),
     };
     // Subscribe before `connected` is sent, so no event committed after it can be missed.
     let all = start.initial.is_none().then(|| session.hub.subscribe(Topic::All));
@@ -91,7 +116,7 @@ pub async fn run(socket: WebSocket, start: SessionStart) {
         board_id,
         last_seq,
     });
-    if session.send(&mut sink, hello.into(), None).await {
+    if session.send(&mut sink, hello.into(), None).await.is_ok() {
         match (start.initial, all) {
             (Some(i), _) => session.follow_board(i.board_id, i.subscription, i.since, i.last_seq),
             (None, Some(all)) => session.follow_all(all),
@@ -105,9 +130,9 @@ pub async fn run(socket: WebSocket, start: SessionStart) {
 }
 
 impl Session {
-    /// Send one frame within the send timeout; false when the socket is gone or too slow (then
-    /// a lag close is signalled). `board_seq` marks a board event.
-    async fn send(&mut self, sink: &mut Sink, text: Utf8Bytes, board_seq: Option<(i64, i64)>) -> bool {
+    /// Send one frame within the send timeout. A write that takes longer means the client
+    /// stopped reading: the connection ends as a slow consumer. `board_seq` marks a board event.
+    async fn send(&mut self, sink: &mut Sink, text: Utf8Bytes, board_seq: Option<(i64, i64)>) -> Step {
         match tokio::time::timeout(self.settings.send_timeout, sink.send(Message::Text(text))).await {
             Ok(Ok(())) => {
                 self.conn.count_sent();
@@ -115,9 +140,9 @@ impl Session {
                 if let Some((board, seq)) = board_seq {
                     self.delivered.insert(board, seq);
                 }
-                true
+                Ok(())
             }
-            Ok(Err(_)) => false,
+            Ok(Err(_)) => Err(End::Quit),
             Err(_) => {
                 self.hub.count_dropped(Dropped::SendTimeout, 1);
                 // The frame stays in the write buffer ahead of anything sent later (the resync), so
@@ -126,8 +151,7 @@ impl Session {
                     self.delivered.insert(board, seq);
                 }
                 let board = board_seq.map(|(b, _)| b).or_else(|| self.only_board());
-                self.conn.signal(CloseCmd::Lagged { board_id: board, last_seq: None });
-                false
+                Err(End::Close(CloseCmd::Lagged { board_id: board, last_seq: None }))
             }
         }
     }
@@ -154,54 +178,55 @@ impl Session {
         let mut heartbeat = tokio::time::interval_at(start, self.settings.heartbeat_interval);
         let mut liveness = tokio::time::interval(Duration::from_millis(250).min(self.settings.liveness));
         loop {
-            tokio::select! {
-                inbound = stream.next() => match inbound {
-                    Some(Ok(msg)) => {
-                        self.conn.touch();
-                        if !self.handle(&mut sink, msg).await {
-                            return;
-                        }
-                    }
-                    Some(Err(e)) => {
-                        let too_big = e.to_string().to_ascii_lowercase().contains("too long")
-                            || e.to_string().to_ascii_lowercase().contains("limit");
-                        if too_big {
-                            self.close(&mut sink, 1009, "message too big").await;
-                        }
-                        return;
-                    }
-                    None => return,
-                },
+            let step = tokio::select! {
+                inbound = stream.next() => self.inbound(&mut sink, inbound).await,
                 Some(out) = outbound.recv() => {
                     let board_seq = out.board_event.then_some((out.frame.board_id, out.frame.seq));
-                    if !self.send(&mut sink, out.frame.text.clone(), board_seq).await {
-                        // A timed-out write raised a lag signal, handled on the next turn.
-                        if self.conn.close_signal().borrow().is_none() {
-                            return;
-                        }
-                    }
+                    self.send(&mut sink, out.frame.text.clone(), board_seq).await
                 },
-                _ = heartbeat.tick() => {
-                    let _ = self.send(&mut sink, protocol::heartbeat().into(), None).await;
-                },
-                _ = liveness.tick() => {
-                    if self.conn.idle_for() > self.settings.liveness {
-                        self.conn.signal(HEARTBEAT_TIMEOUT);
-                    }
+                _ = heartbeat.tick() => self.send(&mut sink, protocol::heartbeat().into(), None).await,
+                _ = liveness.tick() => match self.conn.idle_for() > self.settings.liveness {
+                    true => Err(End::Close(HEARTBEAT_TIMEOUT)),
+                    false => Ok(()),
                 },
                 changed = close.changed() => {
                     let cmd = if changed.is_ok() { *close.borrow() } else { None };
-                    if let Some(cmd) = cmd {
-                        Box::pin(self.finish(&mut sink, cmd)).await;
-                    }
-                    return;
+                    Err(cmd.map_or(End::Quit, End::Close))
                 },
+            };
+            match step {
+                Ok(()) => {}
+                Err(End::Quit) => return,
+                Err(End::Close(cmd)) => return Box::pin(self.finish(&mut sink, cmd)).await,
             }
         }
     }
 
-    /// Answer one client frame; false when the connection is over.
-    async fn handle(&mut self, sink: &mut Sink, msg: Message) -> bool {
+    /// One read from the socket: a frame to answer, an oversized frame (1009) or the end.
+    async fn inbound(&mut self, sink: &mut Sink, inbound: Option<Result<Message, axum::Error>>) -> Step {
+        match inbound {
+            Some(Ok(msg)) => {
+                self.conn.touch();
+                self.handle(sink, msg).await
+            }
+            Some(Err(e)) => {
+                let e = e.to_string().to_ascii_lowercase();
+                let too_big = e.contains("too long") || e.contains("limit");
+                Err(if too_big { End::Close(CloseCmd::Code(1009, "message too big")) } else { End::Quit })
+            }
+            None => Err(End::Quit),
+        }
+    }
+
+    /// Answer one client frame. Every frame but a close counts toward the message rate, WebSocket
+    /// pings and pongs included: each costs the server work, and a well-behaved client sends one
+    /// every few seconds at most.
+    async fn handle(&mut self, sink: &mut Sink, msg: Message) -> Step {
+        if !matches!(msg, Message::Close(_))
+            && !self.inbound_rate.admit(Instant::now(), self.settings.max_messages_per_second)
+        {
+            return Err(End::Close(TOO_MANY_MESSAGES));
+        }
         let reply = match msg {
             Message::Text(text) => match protocol::parse(text.as_str()) {
                 // Boxed: a reply may wait on the database, and that future would otherwise be
@@ -211,14 +236,14 @@ impl Session {
             },
             Message::Binary(_) => protocol::error("BINARY_NOT_SUPPORTED", "Binary frames are not supported"),
             // axum answers WebSocket pings itself; both only count as activity.
-            Message::Ping(_) | Message::Pong(_) => return true,
+            Message::Ping(_) | Message::Pong(_) => return Ok(()),
             Message::Close(_) => {
                 // Complete the closing handshake: tungstenite queued the reply; flush it.
-                let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
-                return false;
+                let _ = tokio::time::timeout(CLOSE_BUDGET, sink.close()).await;
+                return Err(End::Quit);
             }
         };
-        self.send(sink, reply.into(), None).await || self.conn.close_signal().borrow().is_some()
+        self.send(sink, reply.into(), None).await
     }
 
     async fn reply(&mut self, msg: ClientMessage) -> String {
@@ -248,13 +273,17 @@ impl Session {
     }
 
     /// Subscribe to a board (leaving all-boards mode); `None` when the board does not exist.
+    /// A board this connection already follows changes nothing (no replay, no second
+    /// subscription): the answer is the last seq of it written to this socket.
     async fn subscribe(&mut self, board_id: i64, since: Option<i64>) -> ApiResult<Option<i64>> {
+        if self.forwarders.contains_key(&Topic::Board(board_id))
+            && let Some(&delivered) = self.delivered.get(&board_id)
+        {
+            return Ok(Some(delivered));
+        }
         let subscription = self.hub.subscribe(Topic::Board(board_id));
         let Some(last_seq) = db::events::board_seq(&self.db, board_id).await? else { return Ok(None) };
         if let Some(task) = self.forwarders.remove(&Topic::All) {
-            task.abort();
-        }
-        if let Some(task) = self.forwarders.remove(&Topic::Board(board_id)) {
             task.abort();
         }
         self.follow_board(board_id, subscription, since, last_seq);
@@ -268,6 +297,7 @@ impl Session {
             hub: self.hub.clone(),
             db: self.db.clone(),
             send_timeout: self.settings.send_timeout,
+            replay: self.settings.replay,
         };
         self.forwarders.insert(Topic::All, tokio::spawn(forwarder.all(subscription)));
     }
@@ -283,6 +313,7 @@ impl Session {
             hub: self.hub.clone(),
             db: self.db.clone(),
             send_timeout: self.settings.send_timeout,
+            replay: self.settings.replay,
         };
         let task = tokio::spawn(forwarder.board(board_id, subscription, since, last_seq));
         self.forwarders.insert(Topic::Board(board_id), task);
@@ -294,23 +325,26 @@ impl Session {
         }
     }
 
-    async fn close(&self, sink: &mut Sink, code: u16, reason: &'static str) {
-        self.hub.count_closed(code);
-        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
-    }
-
     async fn finish(&mut self, sink: &mut Sink, cmd: CloseCmd) {
         self.stop_forwarders();
-        match cmd {
-            CloseCmd::Code(code, reason) => self.close(sink, code, reason).await,
+        let (code, reason, resync) = match cmd {
+            CloseCmd::Code(code, reason) => (code, reason, None),
             CloseCmd::Lagged { board_id, last_seq } => {
                 // The last seq written to this socket, where the session knows it.
                 let last_seq = board_id.and_then(|b| self.delivered.get(&b).copied()).or(last_seq);
-                let resync = protocol::resync_required(board_id, last_seq, ResyncReason::Lagged);
-                let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Text(resync.into()))).await;
-                self.close(sink, 4001, "slow consumer").await;
+                (4001, "slow consumer", Some(protocol::resync_required(board_id, last_seq, ResyncReason::Lagged)))
             }
-        }
+        };
+        self.hub.count_closed(code);
+        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+        // One budget for both frames: a client that stopped reading takes neither, and the
+        // connection is dropped when it runs out.
+        let last_frames = async {
+            if let Some(resync) = resync {
+                sink.send(Message::Text(resync.into())).await?;
+            }
+            sink.send(Message::Close(Some(frame))).await
+        };
+        let _ = tokio::time::timeout(CLOSE_BUDGET, last_frames).await;
     }
 }

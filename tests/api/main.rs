@@ -23,6 +23,7 @@ mod tickets;
 mod access;
 mod auth;
 mod realtime;
+mod realtime_bounds;
 
 mod backup;
 mod binary;
