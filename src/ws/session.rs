@@ -177,20 +177,24 @@ impl Session {
         let mut heartbeat = tokio::time::interval_at(start, self.settings.heartbeat_interval);
         let mut liveness = tokio::time::interval(Duration::from_millis(250).min(self.settings.liveness));
         loop {
+            // Biased, in this order: a close signal (a lagging forwarder, revoked access,
+            // shutdown) is acted on at the next turn even while frames keep coming, and the rare
+            // timer ticks cannot be starved by a steady stream; inbound frames are rate-limited.
             let step = tokio::select! {
-                inbound = stream.next() => self.inbound(&mut sink, inbound).await,
-                Some(out) = outbound.recv() => {
-                    let board_seq = out.board_event.then_some((out.frame.board_id, out.frame.seq));
-                    self.send(&mut sink, out.frame.text.clone(), board_seq).await
+                biased;
+                changed = close.changed() => {
+                    let cmd = if changed.is_ok() { *close.borrow() } else { None };
+                    Err(cmd.map_or(End::Quit, End::Close))
                 },
-                _ = heartbeat.tick() => self.send(&mut sink, protocol::heartbeat().into(), None).await,
                 _ = liveness.tick() => match self.conn.idle_for() > self.settings.liveness {
                     true => Err(End::Close(HEARTBEAT_TIMEOUT)),
                     false => Ok(()),
                 },
-                changed = close.changed() => {
-                    let cmd = if changed.is_ok() { *close.borrow() } else { None };
-                    Err(cmd.map_or(End::Quit, End::Close))
+                _ = heartbeat.tick() => self.send(&mut sink, protocol::heartbeat().into(), None).await,
+                inbound = stream.next() => self.inbound(&mut sink, inbound).await,
+                Some(out) = outbound.recv() => {
+                    let board_seq = out.board_event.then_some((out.frame.board_id, out.frame.seq));
+                    self.send(&mut sink, out.frame.text.clone(), board_seq).await
                 },
             };
             match step {

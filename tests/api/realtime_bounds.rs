@@ -242,8 +242,10 @@ async fn a_socket_over_its_message_rate_is_closed_with_1008() {
     let mut ws = app.ws("").await;
     ws.next_event("connected").await;
 
+    let subscribe = json!({"type": "subscribe_board", "board_id": 1, "since": 0}).to_string();
     for _ in 0..20 {
-        ws.send_json(&json!({"type": "subscribe_board", "board_id": 1, "since": 0})).await;
+        // The server may close mid-burst, failing the sends after that.
+        let _ = ws.stream.send(Message::text(subscribe.clone())).await;
     }
 
     assert_closed_with(&mut ws, 1008).await;
@@ -257,7 +259,7 @@ async fn websocket_ping_frames_count_toward_the_message_rate() {
     ws.next_event("connected").await;
 
     for _ in 0..20 {
-        ws.stream.send(Message::Ping(Bytes::from_static(b"hi"))).await.expect("send ping");
+        let _ = ws.stream.send(Message::Ping(Bytes::from_static(b"hi"))).await;
     }
 
     assert_closed_with(&mut ws, 1008).await;
