@@ -116,6 +116,9 @@ const RANGES: &[(&str, i64, i64)] = &[
     ("realtime.send_queue_capacity", 16, i64::MAX),
     ("realtime.board_channel_capacity", 16, i64::MAX),
     ("realtime.send_timeout_seconds", 1, 120),
+    ("realtime.max_replay", 1, 1_000_000),
+    ("realtime.replay_page_size", 1, 10_000),
+    ("realtime.max_client_messages_per_second", 1, 10_000),
     ("events.retention_days", 1, 365),
     ("events.max_per_board", 100, i64::MAX),
     ("events.purge_interval_minutes", 1, 1440),
@@ -322,6 +325,13 @@ mod tests {
             (None, &[("KANBAN__OPS__MEMORY_THRESHOLD_MB", "0")], "ops.memory_threshold_mb"),
             (None, &[("KANBAN__OPS__MEMORY_RELEASE_INTERVAL_SECONDS", "3601")], "ops.memory_release_interval_seconds"),
             (None, &[("KANBAN__BACKUP__KEEP", "0")], "backup.keep"),
+            (None, &[("KANBAN__REALTIME__MAX_REPLAY", "0")], "realtime.max_replay"),
+            (None, &[("KANBAN__REALTIME__REPLAY_PAGE_SIZE", "0")], "realtime.replay_page_size"),
+            (
+                None,
+                &[("KANBAN__REALTIME__MAX_CLIENT_MESSAGES_PER_SECOND", "0")],
+                "realtime.max_client_messages_per_second",
+            ),
             (None, &[("KANBAN__BACKUP__INTERVAL_HOURS", "721")], "backup.interval_hours"),
         ];
         for (local, vars, key) in cases {

@@ -14,6 +14,12 @@ pub struct RealtimeConfig {
     pub send_queue_capacity: usize,
     pub board_channel_capacity: usize,
     pub send_timeout_seconds: u64,
+    /// Most events one `since` may ask to replay; further behind gets `resync_required`.
+    pub max_replay: i64,
+    /// Events read from the log per query while replaying.
+    pub replay_page_size: i64,
+    /// Inbound frames one socket may send per second; more closes it with 1008.
+    pub max_client_messages_per_second: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -94,15 +94,23 @@ struct EventRow {
     created_at: String,
 }
 
-/// The logged events `after+1..=until` of a board still held by the log, in order.
-pub async fn range(pool: &sqlx::SqlitePool, board_id: i64, after: i64, until: i64) -> ApiResult<Vec<BoardEvent>> {
+/// The first `limit` logged events of a board after `after` and up to `until` that the log still
+/// holds, in order. Replay reads a long backlog in such pages, never all of it at once.
+pub async fn page(
+    pool: &sqlx::SqlitePool,
+    board_id: i64,
+    after: i64,
+    until: i64,
+    limit: i64,
+) -> ApiResult<Vec<BoardEvent>> {
     let rows = sqlx::query_as::<_, EventRow>(
         "SELECT board_id, seq, event, data, created_at FROM board_events
-         WHERE board_id = ? AND seq > ? AND seq <= ? ORDER BY seq",
+         WHERE board_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
     )
     .bind(board_id)
     .bind(after)
     .bind(until)
+    .bind(limit)
     .fetch_all(pool)
     .await?;
     rows.into_iter()

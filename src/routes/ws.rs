@@ -25,7 +25,7 @@ use crate::state::AppState;
 use crate::ws::conn::{NewConn, Topic};
 use crate::ws::hub::{Admission, AdmitError};
 use crate::ws::protocol;
-use crate::ws::session::{self, InitialBoard, SessionSettings, SessionStart};
+use crate::ws::session::{self, InitialBoard, ReplayLimits, SessionSettings, SessionStart};
 
 /// Initial size and largest single read of a socket's inbound buffer. Clients send small JSON
 /// frames (ping, subscribe); a larger frame grows the buffer to its length as it arrives. Every
@@ -174,6 +174,8 @@ fn session_start(
             heartbeat_interval: Duration::from_secs(rt.heartbeat_interval_seconds),
             liveness: Duration::from_secs(rt.heartbeat_interval_seconds * rt.missed_heartbeats_before_close),
             send_timeout: Duration::from_secs(rt.send_timeout_seconds),
+            replay: ReplayLimits { max_events: rt.max_replay, page_size: rt.replay_page_size },
+            max_messages_per_second: rt.max_client_messages_per_second,
         },
         registration,
         admission,

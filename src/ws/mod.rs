@@ -5,6 +5,7 @@ pub mod conn;
 mod forwarder;
 pub mod hub;
 pub mod protocol;
+mod rate;
 pub mod session;
 
 pub use hub::Hub;

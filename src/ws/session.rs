@@ -5,11 +5,12 @@
 //!
 //! A forwarder that cannot keep up (its channel lagged, or the queue stayed full for the send
 //! timeout) and a socket write slower than the send timeout both end the connection with
-//! `resync_required` (reason `lagged`) and close code 4001; nothing else ever waits on a client.
+//! `resync_required` (reason `lagged`) and close code 4001, within one more second in all; nothing
+//! else ever waits on a client. A client sending frames faster than its rate is closed with 1008.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -18,12 +19,19 @@ use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::conn::{CloseCmd, Conn, HEARTBEAT_TIMEOUT, Outgoing, Subscriptions, Topic};
-use super::forwarder::Forwarder;
+use super::conn::{CloseCmd, Conn, HEARTBEAT_TIMEOUT, Outgoing, Topic};
+pub use super::forwarder::ReplayLimits;
 use super::hub::{Admission, Dropped, Hub, Registration, Subscription};
-use super::protocol::{self, ClientMessage, ResyncReason};
-use crate::db;
-use crate::error::ApiResult;
+use super::protocol::{self, ResyncReason};
+use super::rate::InboundRate;
+
+mod subscriptions;
+
+/// A client sending more frames per second than allowed is closed with this.
+const TOO_MANY_MESSAGES: CloseCmd = CloseCmd::Code(1008, "too many messages");
+
+/// The most a closing session spends on its last frames (`resync_required`, close) together.
+const CLOSE_BUDGET: Duration = Duration::from_secs(1);
 
 /// Timing and sizes of a session.
 #[derive(Debug, Clone)]
@@ -31,6 +39,9 @@ pub struct SessionSettings {
     pub heartbeat_interval: Duration,
     pub liveness: Duration,
     pub send_timeout: Duration,
+    pub replay: ReplayLimits,
+    /// Inbound frames allowed per second.
+    pub max_messages_per_second: u32,
 }
 
 /// Everything a session needs, prepared by the handshake.
@@ -66,7 +77,19 @@ struct Session {
     forwarders: HashMap<Topic, JoinHandle<()>>,
     /// Last seq written to the socket, per explicitly subscribed board.
     delivered: HashMap<i64, i64>,
+    inbound_rate: InboundRate,
 }
+
+/// Why the session loop stops.
+enum End {
+    /// The socket is gone or the client closed it: nothing more to send.
+    Quit,
+    /// Close with this command (last frames within [`CLOSE_BUDGET`]).
+    Close(CloseCmd),
+}
+
+/// The outcome of one turn of the session loop.
+type Step = Result<(), End>;
 
 /// Run a connection until it closes.
 pub async fn run(socket: WebSocket, start: SessionStart) {
@@ -80,6 +103,7 @@ pub async fn run(socket: WebSocket, start: SessionStart) {
         admin: start.admin,
         forwarders: HashMap::new(),
         delivered: HashMap::new(),
+        inbound_rate: InboundRate::new(Instant::now()),
     };
     // Subscribe before `connected` is sent, so no event committed after it can be missed.
     let all = start.initial.is_none().then(|| session.hub.subscribe(Topic::All));
@@ -91,7 +115,7 @@ pub async fn run(socket: WebSocket, start: SessionStart) {
         board_id,
         last_seq,
     });
-    if session.send(&mut sink, hello.into(), None).await {
+    if session.send(&mut sink, hello.into(), None).await.is_ok() {
         match (start.initial, all) {
             (Some(i), _) => session.follow_board(i.board_id, i.subscription, i.since, i.last_seq),
             (None, Some(all)) => session.follow_all(all),
@@ -105,9 +129,9 @@ pub async fn run(socket: WebSocket, start: SessionStart) {
 }
 
 impl Session {
-    /// Send one frame within the send timeout; false when the socket is gone or too slow (then
-    /// a lag close is signalled). `board_seq` marks a board event.
-    async fn send(&mut self, sink: &mut Sink, text: Utf8Bytes, board_seq: Option<(i64, i64)>) -> bool {
+    /// Send one frame within the send timeout. A write that takes longer means the client
+    /// stopped reading: the connection ends as a slow consumer. `board_seq` marks a board event.
+    async fn send(&mut self, sink: &mut Sink, text: Utf8Bytes, board_seq: Option<(i64, i64)>) -> Step {
         match tokio::time::timeout(self.settings.send_timeout, sink.send(Message::Text(text))).await {
             Ok(Ok(())) => {
                 self.conn.count_sent();
@@ -115,9 +139,9 @@ impl Session {
                 if let Some((board, seq)) = board_seq {
                     self.delivered.insert(board, seq);
                 }
-                true
+                Ok(())
             }
-            Ok(Err(_)) => false,
+            Ok(Err(_)) => Err(End::Quit),
             Err(_) => {
                 self.hub.count_dropped(Dropped::SendTimeout, 1);
                 // The frame stays in the write buffer ahead of anything sent later (the resync), so
@@ -126,8 +150,7 @@ impl Session {
                     self.delivered.insert(board, seq);
                 }
                 let board = board_seq.map(|(b, _)| b).or_else(|| self.only_board());
-                self.conn.signal(CloseCmd::Lagged { board_id: board, last_seq: None });
-                false
+                Err(End::Close(CloseCmd::Lagged { board_id: board, last_seq: None }))
             }
         }
     }
@@ -154,54 +177,59 @@ impl Session {
         let mut heartbeat = tokio::time::interval_at(start, self.settings.heartbeat_interval);
         let mut liveness = tokio::time::interval(Duration::from_millis(250).min(self.settings.liveness));
         loop {
-            tokio::select! {
-                inbound = stream.next() => match inbound {
-                    Some(Ok(msg)) => {
-                        self.conn.touch();
-                        if !self.handle(&mut sink, msg).await {
-                            return;
-                        }
-                    }
-                    Some(Err(e)) => {
-                        let too_big = e.to_string().to_ascii_lowercase().contains("too long")
-                            || e.to_string().to_ascii_lowercase().contains("limit");
-                        if too_big {
-                            self.close(&mut sink, 1009, "message too big").await;
-                        }
-                        return;
-                    }
-                    None => return,
-                },
-                Some(out) = outbound.recv() => {
-                    let board_seq = out.board_event.then_some((out.frame.board_id, out.frame.seq));
-                    if !self.send(&mut sink, out.frame.text.clone(), board_seq).await {
-                        // A timed-out write raised a lag signal, handled on the next turn.
-                        if self.conn.close_signal().borrow().is_none() {
-                            return;
-                        }
-                    }
-                },
-                _ = heartbeat.tick() => {
-                    let _ = self.send(&mut sink, protocol::heartbeat().into(), None).await;
-                },
-                _ = liveness.tick() => {
-                    if self.conn.idle_for() > self.settings.liveness {
-                        self.conn.signal(HEARTBEAT_TIMEOUT);
-                    }
-                },
+            // Biased, in this order: a close signal (a lagging forwarder, revoked access,
+            // shutdown) is acted on at the next turn even while frames keep coming, and the rare
+            // timer ticks cannot be starved by a steady stream; inbound frames are rate-limited.
+            let step = tokio::select! {
+                biased;
                 changed = close.changed() => {
                     let cmd = if changed.is_ok() { *close.borrow() } else { None };
-                    if let Some(cmd) = cmd {
-                        Box::pin(self.finish(&mut sink, cmd)).await;
-                    }
-                    return;
+                    Err(cmd.map_or(End::Quit, End::Close))
                 },
+                _ = liveness.tick() => match self.conn.idle_for() > self.settings.liveness {
+                    true => Err(End::Close(HEARTBEAT_TIMEOUT)),
+                    false => Ok(()),
+                },
+                _ = heartbeat.tick() => self.send(&mut sink, protocol::heartbeat().into(), None).await,
+                inbound = stream.next() => self.inbound(&mut sink, inbound).await,
+                Some(out) = outbound.recv() => {
+                    let board_seq = out.board_event.then_some((out.frame.board_id, out.frame.seq));
+                    self.send(&mut sink, out.frame.text.clone(), board_seq).await
+                },
+            };
+            match step {
+                Ok(()) => {}
+                Err(End::Quit) => return,
+                Err(End::Close(cmd)) => return Box::pin(self.finish(&mut sink, cmd)).await,
             }
         }
     }
 
-    /// Answer one client frame; false when the connection is over.
-    async fn handle(&mut self, sink: &mut Sink, msg: Message) -> bool {
+    /// One read from the socket: a frame to answer, an oversized frame (1009) or the end.
+    async fn inbound(&mut self, sink: &mut Sink, inbound: Option<Result<Message, axum::Error>>) -> Step {
+        match inbound {
+            Some(Ok(msg)) => {
+                self.conn.touch();
+                self.handle(sink, msg).await
+            }
+            Some(Err(e)) => {
+                let e = e.to_string().to_ascii_lowercase();
+                let too_big = e.contains("too long") || e.contains("limit");
+                Err(if too_big { End::Close(CloseCmd::Code(1009, "message too big")) } else { End::Quit })
+            }
+            None => Err(End::Quit),
+        }
+    }
+
+    /// Answer one client frame. Every frame but a close counts toward the message rate, WebSocket
+    /// pings and pongs included: each costs the server work, and a well-behaved client sends one
+    /// every few seconds at most.
+    async fn handle(&mut self, sink: &mut Sink, msg: Message) -> Step {
+        if !matches!(msg, Message::Close(_))
+            && !self.inbound_rate.admit(Instant::now(), self.settings.max_messages_per_second)
+        {
+            return Err(End::Close(TOO_MANY_MESSAGES));
+        }
         let reply = match msg {
             Message::Text(text) => match protocol::parse(text.as_str()) {
                 // Boxed: a reply may wait on the database, and that future would otherwise be
@@ -211,106 +239,36 @@ impl Session {
             },
             Message::Binary(_) => protocol::error("BINARY_NOT_SUPPORTED", "Binary frames are not supported"),
             // axum answers WebSocket pings itself; both only count as activity.
-            Message::Ping(_) | Message::Pong(_) => return true,
+            Message::Ping(_) | Message::Pong(_) => return Ok(()),
             Message::Close(_) => {
                 // Complete the closing handshake: tungstenite queued the reply; flush it.
-                let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
-                return false;
+                let _ = tokio::time::timeout(CLOSE_BUDGET, sink.close()).await;
+                return Err(End::Quit);
             }
         };
-        self.send(sink, reply.into(), None).await || self.conn.close_signal().borrow().is_some()
-    }
-
-    async fn reply(&mut self, msg: ClientMessage) -> String {
-        match msg {
-            ClientMessage::Ping => protocol::pong(),
-            ClientMessage::HeartbeatResponse(id) => protocol::heartbeat_ack(&id),
-            ClientMessage::GetStats => protocol::stats(self.hub.stats(self.admin)),
-            ClientMessage::Subscribe { board_id, since } => match self.subscribe(board_id, since).await {
-                Ok(Some(last_seq)) => protocol::subscribed(board_id, last_seq),
-                Ok(None) => protocol::error("NOT_FOUND", "Board not found"),
-                Err(e) => {
-                    tracing::error!(error = %e, "subscribe failed");
-                    protocol::error("INTERNAL_ERROR", "An unexpected error occurred")
-                }
-            },
-            ClientMessage::Unsubscribe { board_id } => {
-                if let Some(task) = self.forwarders.remove(&Topic::Board(board_id)) {
-                    task.abort();
-                }
-                self.delivered.remove(&board_id);
-                let mut subs = self.conn.subscriptions();
-                subs.boards.remove(&board_id);
-                self.conn.set_subscriptions(subs);
-                protocol::unsubscribed(board_id)
-            }
-        }
-    }
-
-    /// Subscribe to a board (leaving all-boards mode); `None` when the board does not exist.
-    async fn subscribe(&mut self, board_id: i64, since: Option<i64>) -> ApiResult<Option<i64>> {
-        let subscription = self.hub.subscribe(Topic::Board(board_id));
-        let Some(last_seq) = db::events::board_seq(&self.db, board_id).await? else { return Ok(None) };
-        if let Some(task) = self.forwarders.remove(&Topic::All) {
-            task.abort();
-        }
-        if let Some(task) = self.forwarders.remove(&Topic::Board(board_id)) {
-            task.abort();
-        }
-        self.follow_board(board_id, subscription, since, last_seq);
-        Ok(Some(last_seq))
-    }
-
-    fn follow_all(&mut self, subscription: Subscription) {
-        self.conn.set_subscriptions(Subscriptions { all_boards: true, ..Default::default() });
-        let forwarder = Forwarder {
-            conn: self.conn.clone(),
-            hub: self.hub.clone(),
-            db: self.db.clone(),
-            send_timeout: self.settings.send_timeout,
-        };
-        self.forwarders.insert(Topic::All, tokio::spawn(forwarder.all(subscription)));
-    }
-
-    fn follow_board(&mut self, board_id: i64, subscription: Subscription, since: Option<i64>, last_seq: i64) {
-        let mut subs = self.conn.subscriptions();
-        subs.all_boards = false;
-        subs.boards.insert(board_id);
-        self.conn.set_subscriptions(subs);
-        self.delivered.insert(board_id, since.unwrap_or(last_seq).min(last_seq));
-        let forwarder = Forwarder {
-            conn: self.conn.clone(),
-            hub: self.hub.clone(),
-            db: self.db.clone(),
-            send_timeout: self.settings.send_timeout,
-        };
-        let task = tokio::spawn(forwarder.board(board_id, subscription, since, last_seq));
-        self.forwarders.insert(Topic::Board(board_id), task);
-    }
-
-    fn stop_forwarders(&mut self) {
-        for (_, task) in self.forwarders.drain() {
-            task.abort();
-        }
-    }
-
-    async fn close(&self, sink: &mut Sink, code: u16, reason: &'static str) {
-        self.hub.count_closed(code);
-        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+        self.send(sink, reply.into(), None).await
     }
 
     async fn finish(&mut self, sink: &mut Sink, cmd: CloseCmd) {
         self.stop_forwarders();
-        match cmd {
-            CloseCmd::Code(code, reason) => self.close(sink, code, reason).await,
+        let (code, reason, resync) = match cmd {
+            CloseCmd::Code(code, reason) => (code, reason, None),
             CloseCmd::Lagged { board_id, last_seq } => {
                 // The last seq written to this socket, where the session knows it.
                 let last_seq = board_id.and_then(|b| self.delivered.get(&b).copied()).or(last_seq);
-                let resync = protocol::resync_required(board_id, last_seq, ResyncReason::Lagged);
-                let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Text(resync.into()))).await;
-                self.close(sink, 4001, "slow consumer").await;
+                (4001, "slow consumer", Some(protocol::resync_required(board_id, last_seq, ResyncReason::Lagged)))
             }
-        }
+        };
+        self.hub.count_closed(code);
+        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+        // One budget for both frames: a client that stopped reading takes neither, and the
+        // connection is dropped when it runs out.
+        let last_frames = async {
+            if let Some(resync) = resync {
+                sink.send(Message::Text(resync.into())).await?;
+            }
+            sink.send(Message::Close(Some(frame))).await
+        };
+        let _ = tokio::time::timeout(CLOSE_BUDGET, last_frames).await;
     }
 }

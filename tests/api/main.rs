@@ -26,6 +26,7 @@ mod tickets;
 mod access;
 mod auth;
 mod realtime;
+mod realtime_bounds;
 
 mod backup;
 mod binary;

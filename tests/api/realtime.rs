@@ -43,7 +43,7 @@ fn names(fields: &[&str]) -> BTreeSet<String> {
 }
 
 /// The next text frame that is not a heartbeat.
-async fn next_frame(ws: &mut WsClient) -> Value {
+pub(crate) async fn next_frame(ws: &mut WsClient) -> Value {
     loop {
         let frame = ws.next_json().await;
         assert!(frame["event"].is_string() || frame["type"].is_string(), "a frame with an event or type key: {frame}");
@@ -54,7 +54,7 @@ async fn next_frame(ws: &mut WsClient) -> Value {
 }
 
 /// Assert that nothing but heartbeats arrives within [`QUIET`].
-async fn assert_quiet(ws: &mut WsClient) {
+pub(crate) async fn assert_quiet(ws: &mut WsClient) {
     let deadline = tokio::time::Instant::now() + QUIET;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -67,7 +67,7 @@ async fn assert_quiet(ws: &mut WsClient) {
 }
 
 /// Send a ping and expect the pong as the next non-heartbeat frame: the socket is open and idle.
-async fn assert_pong(ws: &mut WsClient) {
+pub(crate) async fn assert_pong(ws: &mut WsClient) {
     ws.send_json(&json!({"type": "ping"})).await;
     let frame = next_frame(ws).await;
     assert_eq!(frame["type"], "pong", "expected a pong, got {frame}");
@@ -75,7 +75,7 @@ async fn assert_pong(ws: &mut WsClient) {
 }
 
 /// Connect, consume `connected`, and round-trip a ping so the session has set up its subscriptions.
-async fn open(app: &TestApp, query: &str) -> (WsClient, Value) {
+pub(crate) async fn open(app: &TestApp, query: &str) -> (WsClient, Value) {
     let mut ws = app.ws(query).await;
     let hello = ws.next_event("connected").await;
     assert_pong(&mut ws).await;
@@ -95,7 +95,7 @@ fn assert_event<'a>(frame: &'a Value, event: &str, board_id: i64, fields: &[&str
     &frame["data"]
 }
 
-fn seq(frame: &Value) -> i64 {
+pub(crate) fn seq(frame: &Value) -> i64 {
     frame["seq"].as_i64().unwrap_or_else(|| panic!("no seq in {frame}"))
 }
 
@@ -148,7 +148,7 @@ async fn send_as(app: &TestApp, method: Method, path: &str, token: Option<&str>,
 }
 
 /// Expect the server to close `ws` with `code`.
-async fn assert_closed_with(ws: &mut WsClient, code: u16) {
+pub(crate) async fn assert_closed_with(ws: &mut WsClient, code: u16) {
     assert_eq!(ws.closed_with(Duration::from_secs(10)).await, Some(code), "close code");
 }
 
