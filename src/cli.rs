@@ -39,6 +39,7 @@ pub enum Command {
     /// Verify a backup and install it as the database (the server must be stopped).
     Restore(RestoreArgs),
     /// Relay MCP over stdio to a running server's `/mcp` endpoint (for stdio-only MCP clients).
+    #[cfg(feature = "stdio-bridge")]
     Mcp(McpBridge),
 }
 
@@ -55,9 +56,10 @@ pub struct RestoreArgs {
     pub file: PathBuf,
 }
 
+#[cfg(feature = "stdio-bridge")]
 #[derive(Debug, clap::Args)]
 pub struct McpBridge {
-    /// The server's MCP endpoint, e.g. `http://127.0.0.1:8000/mcp`.
+    /// The server's MCP endpoint, e.g. `http://127.0.0.1:18000/mcp` (`https://` works too).
     #[arg(long)]
     pub url: String,
     /// An access token, sent as `Authorization: Bearer <token>` (default: the anonymous role).
@@ -66,6 +68,7 @@ pub struct McpBridge {
 }
 
 /// Run the stdio bridge; exit 1 when the relay fails.
+#[cfg(feature = "stdio-bridge")]
 pub async fn mcp_bridge(args: McpBridge) -> ExitCode {
     match crate::mcp::bridge::run(&args.url, args.token).await {
         Ok(()) => ExitCode::SUCCESS,
