@@ -23,7 +23,8 @@ scenarios: create move comment list-board dashboard write-scaling memory ws-fano
 common flags:
   --url http://127.0.0.1:PORT  use a running server instead of starting one
   --pid PID                    with --url: the server's pid, for CPU and RSS figures
-  --server-bin PATH            start this binary (default: target/release/agent-kanban)
+  --server-bin PATH            start this binary (default: target/release/agent-kanban;
+                               a copy of a `cargo build --release` binary, see BENCHMARKS.md)
   --env KEY=VALUE              extra environment for the started server (repeatable)
 scenario flags:
   --concurrency 8,64,256  --duration SECS  --sizes 500,5000  --requests N  --ops N

@@ -4,9 +4,10 @@
 //! cargo bench --bench kanban-bench -- <scenario> [flags]
 //! ```
 //!
-//! Each scenario starts the server binary `cargo build --release` produces
-//! (`target/release/agent-kanban`; build it first, or pass `--server-bin`) as a child process on a
-//! fresh temp database (anonymous pm, rate limits off, raised realtime limits) — or uses `--url` —
+//! Each scenario starts the server binary `cargo build --release` produces (pass it with
+//! `--server-bin`: `cargo bench` overwrites `target/release/agent-kanban` with a build carrying the
+//! test-only `statement-stats` feature, which the bench refuses) as a child process on a fresh
+//! temp database (anonymous pm, rate limits off, raised realtime limits) — or uses `--url` —
 //! and drives it over HTTP and WebSocket from this process. Each measured configuration prints one
 //! JSON line on stdout; progress and errors go to stderr. `all` runs every scenario with its
 //! defaults, each on its own server.

@@ -95,12 +95,30 @@ pub async fn start(common: &Common) -> Result<Server, String> {
         None => spawn(common)?,
     };
     wait_until_up(&server, UP_WITHIN).await?;
+    refuse_test_builds(&server).await?;
     Ok(server)
 }
 
-/// The server binary a started server runs: `--server-bin`, or the one `cargo build --release`
-/// produces. Not the binary cargo builds for the bench itself: that one is built with the
-/// dev-dependencies' features (the statement counter), so it is not what ships.
+/// Refuse a server built with the test-only `statement-stats` feature (its `/metrics` has the
+/// statement counter): `cargo bench` itself rebuilds `target/release/agent-kanban` with it, since
+/// the tests' dev-dependency turns it on, so a bench run after `cargo build --release` would
+/// otherwise measure a build that does not ship.
+async fn refuse_test_builds(server: &Server) -> Result<(), String> {
+    let client = reqwest::Client::builder().no_proxy().build().map_err(|e| e.to_string())?;
+    let metrics = client.get(format!("{}/metrics", server.base)).send().await.map_err(|e| e.to_string())?;
+    let text = metrics.text().await.map_err(|e| e.to_string())?;
+    if text.contains("kanban_db_writer_statements_total") {
+        return Err("the server was built with the test-only `statement-stats` feature (`cargo bench` rebuilds \
+                    target/release/agent-kanban with it): copy a `cargo build --release` binary elsewhere and \
+                    pass it with --server-bin"
+            .to_owned());
+    }
+    Ok(())
+}
+
+/// The server binary a started server runs: `--server-bin`, or `target/release/agent-kanban`,
+/// where `cargo build --release` puts it (and where `cargo bench` puts its own test-feature build,
+/// which [`refuse_test_builds`] turns away).
 pub fn binary(common: &Common) -> PathBuf {
     common.server_bin.clone().unwrap_or_else(|| {
         let target = std::env::var_os("CARGO_TARGET_DIR")
