@@ -41,7 +41,8 @@ pub async fn run(url: &str, token: Option<String>) -> Result<(), String> {
     Ok(())
 }
 
-/// The relay's error for a person: a 401 names the token problem, anything else is rmcp's text.
+/// The relay's error for a person: a 401 names the token problem, anything else is rmcp's text
+/// followed by its causes (e.g. the TLS certificate error behind "error sending request").
 fn describe(error: &StreamableHttpError<reqwest::Error>, has_token: bool) -> String {
     let unauthorized = match error {
         StreamableHttpError::AuthRequired(_) => true,
@@ -51,6 +52,23 @@ fn describe(error: &StreamableHttpError<reqwest::Error>, has_token: bool) -> Str
     match (unauthorized, has_token) {
         (true, true) => BAD_TOKEN.to_owned(),
         (true, false) => TOKEN_REQUIRED.to_owned(),
-        (false, _) => error.to_string(),
+        // rmcp's `Client` variant does not name reqwest's error as its source.
+        (false, _) => match error {
+            StreamableHttpError::Client(e) => with_causes(e),
+            _ => with_causes(error),
+        },
     }
+}
+
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = e.source();
+    }
+    text
 }
