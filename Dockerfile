@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# agent-kanban container image: a release build of the server on Debian bookworm-slim.
+# agent-kanban container image: the `dist` build of the server (the release profile with
+# whole-program LTO, stripped) on Debian bookworm-slim.
 #
 #   docker build -t agent-kanban .
 #   docker run -d --name kanban -p 18000:18000 -v kanban-data:/data agent-kanban
@@ -19,8 +20,8 @@ COPY . .
 # out of the cached target directory in the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin agent-kanban \
-    && install -m 0755 target/release/agent-kanban /usr/local/bin/agent-kanban
+    cargo build --profile dist --locked --bin agent-kanban \
+    && install -m 0755 target/dist/agent-kanban /usr/local/bin/agent-kanban
 
 # ---- runtime stage
 FROM debian:bookworm-slim

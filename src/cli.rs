@@ -40,6 +40,7 @@ pub enum Command {
     /// Verify a backup and install it as the database (the server must be stopped).
     Restore(RestoreArgs),
     /// Relay MCP over stdio to a running server's `/mcp` endpoint (for stdio-only MCP clients).
+    #[cfg(feature = "stdio-bridge")]
     Mcp(McpBridge),
 }
 
@@ -62,9 +63,10 @@ pub struct RestoreArgs {
     pub no_verify: bool,
 }
 
+#[cfg(feature = "stdio-bridge")]
 #[derive(Debug, clap::Args)]
 pub struct McpBridge {
-    /// The server's MCP endpoint, e.g. `http://127.0.0.1:8000/mcp`.
+    /// The server's MCP endpoint, e.g. `http://127.0.0.1:18000/mcp` (`https://` works too).
     #[arg(long)]
     pub url: String,
     /// An access token, sent as `Authorization: Bearer <token>` (default: the anonymous role).
@@ -73,6 +75,7 @@ pub struct McpBridge {
 }
 
 /// Run the stdio bridge; exit 1 when the relay fails.
+#[cfg(feature = "stdio-bridge")]
 pub async fn mcp_bridge(args: McpBridge) -> ExitCode {
     match crate::mcp::bridge::run(&args.url, args.token).await {
         Ok(()) => ExitCode::SUCCESS,

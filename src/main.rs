@@ -35,6 +35,7 @@ async fn run() -> ExitCode {
         Command::Backup(args) => cli::backup(config, args).await,
         Command::Restore(args) => cli::restore(config, args).await,
         // Stdout carries the protocol: no logging set up.
+        #[cfg(feature = "stdio-bridge")]
         Command::Mcp(args) => cli::mcp_bridge(args).await,
         Command::Migrate => {
             agent_kanban::telemetry::init(&config.logging);

@@ -18,16 +18,13 @@ pub const SCENARIOS: [&str; 10] = [
     "statistics",
 ];
 
-/// Scenarios that are tools, not measurements: `all` leaves them out.
-pub const TOOLS: [&str; 1] = ["hot-text"];
-
 pub const USAGE: &str = "usage: cargo bench --bench kanban-bench -- <scenario> [flags]
 scenarios: create move comment list-board dashboard write-scaling memory ws-fanout bulk-move statistics all
-tools: hot-text (profile the server under callgrind, rewrite link/hot-text.ld)
 common flags:
   --url http://127.0.0.1:PORT  use a running server instead of starting one
   --pid PID                    with --url: the server's pid, for CPU and RSS figures
-  --server-bin PATH            start this binary instead of the built one
+  --server-bin PATH            start this binary (default: target/release/agent-kanban;
+                               a copy of a `cargo build --release` binary, see BENCHMARKS.md)
   --env KEY=VALUE              extra environment for the started server (repeatable)
 scenario flags:
   --concurrency 8,64,256  --duration SECS  --sizes 500,5000  --requests N  --ops N
@@ -84,7 +81,7 @@ pub fn parse() -> Result<Opts, String> {
     if scenario == "-h" || scenario == "--help" {
         return Err(USAGE.into());
     }
-    if scenario != "all" && !SCENARIOS.contains(&scenario.as_str()) && !TOOLS.contains(&scenario.as_str()) {
+    if scenario != "all" && !SCENARIOS.contains(&scenario.as_str()) {
         return Err(format!("unknown scenario {scenario:?}\n{USAGE}"));
     }
     let mut o = Opts { scenario, ..Opts::default() };

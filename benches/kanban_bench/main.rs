@@ -4,18 +4,17 @@
 //! cargo bench --bench kanban-bench -- <scenario> [flags]
 //! ```
 //!
-//! Each scenario starts the release server binary as a child process on a fresh temp database
-//! (anonymous pm, rate limits off, raised realtime limits) — or uses `--url` — and drives it over
-//! HTTP and WebSocket from this process. Each measured configuration prints one JSON line on
-//! stdout; progress and errors go to stderr. `all` runs every scenario with its defaults, each on
-//! its own server. `hot-text` is a tool rather than a measurement: it profiles the server and
-//! rewrites the code-layout linker script (`link/hot-text.ld`).
+//! Each scenario starts the server binary `cargo build --release` produces (pass it with
+//! `--server-bin`: `cargo bench` overwrites `target/release/agent-kanban` with a build carrying the
+//! test-only `statement-stats` feature, which the bench refuses) as a child process on a fresh
+//! temp database (anonymous pm, rate limits off, raised realtime limits) — or uses `--url` —
+//! and drives it over HTTP and WebSocket from this process. Each measured configuration prints one
+//! JSON line on stdout; progress and errors go to stderr. `all` runs every scenario with its
+//! defaults, each on its own server.
 
 mod analytics;
 mod api;
 mod args;
-mod hot_text;
-mod layout;
 mod load;
 mod memory;
 mod reads;
@@ -41,7 +40,6 @@ async fn run_one(opts: &Opts) -> Result<(), String> {
         "ws-fanout" => ws_fanout::run(opts).await,
         "bulk-move" => analytics::bulk_move(opts).await,
         "statistics" => analytics::statistics(opts).await,
-        "hot-text" => hot_text::run(opts).await,
         other => Err(format!("unknown scenario {other:?}")),
     }
 }

@@ -1,4 +1,5 @@
-//! `memory`: the server's resident memory idle, after a mixed load, and with many idle WebSockets.
+//! `memory`: the server's resident memory idle, after a mixed load, and with many idle WebSockets,
+//! each as RSS, RssAnon (anonymous pages only) and PSS.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use crate::args::Opts;
 use crate::load::{self, Until};
 use crate::reads::get_op;
 use crate::report::{self, round};
+use crate::server::Memory;
 use crate::writes::create_op;
 use crate::ws_fanout::connect_idle;
 use crate::{seed, server};
@@ -28,7 +30,7 @@ pub async fn run(opts: &Opts) -> Result<(), String> {
     let c = opts.concurrency_or(&[64])[0];
     let api = Api::new(&server.base, c.max(64))?;
     api.get("/api/status").await?;
-    let rss_idle = server.rss_mb();
+    let rss_idle = server.memory();
 
     let duration = Duration::from_secs_f64(opts.duration.unwrap_or(10.0));
     eprintln!("memory: creates at C={c} for {:.0} s, then reads", duration.as_secs_f64());
@@ -41,32 +43,41 @@ pub async fn run(opts: &Opts) -> Result<(), String> {
     if let Some((_, e)) = [&creates, &lists, &dashboards].iter().find_map(|r| r.first_error.as_ref()) {
         eprintln!("  memory: {errors} errors during the load; first: {e}");
     }
-    let rss_after_load = server.rss_mb();
+    let rss_after_load = server.memory();
 
     let n = opts.subscribers.unwrap_or(1000);
     eprintln!("memory: opening {n} idle sockets");
     let sockets = connect_idle(&server.ws_base(), n).await?;
     // Give the sessions a moment to settle before sampling; then sample again after the server's
-    // periodic memory release (`ops.memory_release_interval_seconds`, 2 s) has had its turn.
+    // periodic memory release (`ops.memory_release_interval_seconds`) may have had its turn.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_with_ws = server.rss_mb();
+    let rss_with_ws = server.memory();
     tokio::time::sleep(SETTLE).await;
-    let rss_with_ws_settled = server.rss_mb();
+    let rss_with_ws_settled = server.memory();
     drop(sockets);
 
-    let line = json!({
-        "scenario": "memory",
-        "rss_idle_mb": round(rss_idle.unwrap_or(f64::NAN), 1),
-        "rss_after_load_mb": round(rss_after_load.unwrap_or(f64::NAN), 1),
-        "rss_with_ws_mb": round(rss_with_ws.unwrap_or(f64::NAN), 1),
-        "rss_with_ws_settled_mb": round(rss_with_ws_settled.unwrap_or(f64::NAN), 1),
-        "ws_connections": n,
-        "load_concurrency": c,
-        "load_creates": creates.ops(),
-        "load_errors": errors,
-    });
-    if let serde_json::Value::Object(map) = line {
-        report::emit(map);
+    let mut line = serde_json::Map::new();
+    line.insert("scenario".into(), json!("memory"));
+    for (phase, sample) in [
+        ("idle", rss_idle),
+        ("after_load", rss_after_load),
+        ("with_ws", rss_with_ws),
+        ("with_ws_settled", rss_with_ws_settled),
+    ] {
+        insert_memory(&mut line, phase, sample);
     }
+    line.insert("ws_connections".into(), json!(n));
+    line.insert("load_concurrency".into(), json!(c));
+    line.insert("load_creates".into(), json!(creates.ops()));
+    line.insert("load_errors".into(), json!(errors));
+    report::emit(line);
     Ok(())
+}
+
+/// `rss_<phase>_mb`, `rss_anon_<phase>_mb` and `pss_<phase>_mb` (NaN when unknown).
+fn insert_memory(line: &mut serde_json::Map<String, serde_json::Value>, phase: &str, sample: Option<Memory>) {
+    let value = |pick: fn(&Memory) -> f64| json!(round(sample.as_ref().map_or(f64::NAN, pick), 1));
+    line.insert(format!("rss_{phase}_mb"), value(|m| m.rss));
+    line.insert(format!("rss_anon_{phase}_mb"), value(|m| m.anon));
+    line.insert(format!("pss_{phase}_mb"), value(|m| m.pss));
 }

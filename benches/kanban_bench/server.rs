@@ -45,9 +45,9 @@ impl Server {
         self.pid.and_then(rss_mb)
     }
 
-    /// The server's process id, when known.
-    pub fn pid(&self) -> Option<u32> {
-        self.pid
+    /// RSS, RssAnon and PSS of the server, when its pid is known.
+    pub fn memory(&self) -> Option<Memory> {
+        self.pid.and_then(memory)
     }
 
     /// The WebSocket base: `ws://127.0.0.1:PORT`.
@@ -92,37 +92,50 @@ impl Drop for Server {
 pub async fn start(common: &Common) -> Result<Server, String> {
     let server = match &common.url {
         Some(url) => Server { base: url.clone(), pid: common.pid, child: None, _dir: None },
-        None => spawn(common, &[])?,
+        None => spawn(common)?,
     };
     wait_until_up(&server, UP_WITHIN).await?;
+    refuse_test_builds(&server).await?;
     Ok(server)
 }
 
-/// Start the server binary under `wrapper` (a program and its arguments that runs the command
-/// after them in the same process, such as valgrind), allowing `up_within` for it to answer.
-pub async fn start_wrapped(common: &Common, wrapper: &[String], up_within: Duration) -> Result<Server, String> {
-    let server = spawn(common, wrapper)?;
-    wait_until_up(&server, up_within).await?;
-    Ok(server)
+/// Refuse a server built with the test-only `statement-stats` feature (its `/metrics` has the
+/// statement counter): `cargo bench` itself rebuilds `target/release/agent-kanban` with it, since
+/// the tests' dev-dependency turns it on, so a bench run after `cargo build --release` would
+/// otherwise measure a build that does not ship.
+async fn refuse_test_builds(server: &Server) -> Result<(), String> {
+    let client = reqwest::Client::builder().no_proxy().build().map_err(|e| e.to_string())?;
+    let metrics = client.get(format!("{}/metrics", server.base)).send().await.map_err(|e| e.to_string())?;
+    let text = metrics.text().await.map_err(|e| e.to_string())?;
+    if text.contains("kanban_db_writer_statements_total") {
+        return Err("the server was built with the test-only `statement-stats` feature (`cargo bench` rebuilds \
+                    target/release/agent-kanban with it): copy a `cargo build --release` binary elsewhere and \
+                    pass it with --server-bin"
+            .to_owned());
+    }
+    Ok(())
 }
 
-/// The server binary a started server runs: `--server-bin`, or the one cargo built for the bench.
+/// The server binary a started server runs: `--server-bin`, or `target/release/agent-kanban`,
+/// where `cargo build --release` puts it (and where `cargo bench` puts its own test-feature build,
+/// which [`refuse_test_builds`] turns away).
 pub fn binary(common: &Common) -> PathBuf {
-    common.server_bin.clone().unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_agent-kanban")))
+    common.server_bin.clone().unwrap_or_else(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+        target.join("release").join("agent-kanban")
+    })
 }
 
-fn spawn(common: &Common, wrapper: &[String]) -> Result<Server, String> {
+fn spawn(common: &Common) -> Result<Server, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let port = free_port()?;
     let bin = binary(common);
-    let mut cmd = match wrapper.split_first() {
-        Some((program, args)) => {
-            let mut cmd = Command::new(program);
-            cmd.args(args).arg(&bin);
-            cmd
-        }
-        None => Command::new(&bin),
-    };
+    if !bin.is_file() {
+        return Err(format!("no server binary at {} (run `cargo build --release` first)", bin.display()));
+    }
+    let mut cmd = Command::new(&bin);
     cmd.env("KANBAN_CONFIG_DIR", dir.path())
         .env("KANBAN__SERVER__HOST", "127.0.0.1")
         .env("KANBAN__SERVER__PORT", port.to_string())
@@ -196,7 +209,32 @@ pub fn cpu_ms(pid: u32) -> Option<f64> {
 
 /// Resident memory of `pid` in MiB, from `VmRSS` in `/proc/<pid>/status`.
 pub fn rss_mb(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    proc_kb(&format!("/proc/{pid}/status"), "VmRSS:").map(|kb| kb / 1024.0)
+}
+
+/// The resident memory of `pid` in MiB, three ways.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    /// Every resident page (`VmRSS`), file-backed code included.
+    pub rss: f64,
+    /// Anonymous resident pages only (`RssAnon`): heap, stacks; what the process itself grew.
+    pub anon: f64,
+    /// Proportional set size (`Pss` of `smaps_rollup`): shared pages divided among their users.
+    pub pss: f64,
+}
+
+/// RSS, RssAnon and PSS of `pid`, or `None` where `/proc` does not have them.
+pub fn memory(pid: u32) -> Option<Memory> {
+    let status = format!("/proc/{pid}/status");
+    Some(Memory {
+        rss: proc_kb(&status, "VmRSS:")? / 1024.0,
+        anon: proc_kb(&status, "RssAnon:")? / 1024.0,
+        pss: proc_kb(&format!("/proc/{pid}/smaps_rollup"), "Pss:")? / 1024.0,
+    })
+}
+
+/// The value in kB of the line starting with `key` in a `/proc` file of `key: value kB` lines.
+fn proc_kb(path: &str, key: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
 }

@@ -153,6 +153,39 @@ mod tests {
     }
 
     #[test]
+    fn a_token_whose_header_names_another_algorithm_is_refused() {
+        let k = keys(&[7u8; 32]);
+        let subject = Subject { id: 3, username: "alice", role: Role::Agent };
+        let (access, _) = k.issue(&subject, TokenKind::Access, "fam").expect("issue");
+        let mut parts: Vec<&str> = access.split('.').collect();
+        // {"alg":"HS512","typ":"JWT"}, the same claims and signature.
+        parts[0] = "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9";
+        assert!(k.verify(&parts.join("."), TokenKind::Access).is_none());
+    }
+
+    #[test]
+    fn signatures_match_the_published_hs256_example() {
+        // The HS256 example of jwt.io, secret "your-256-bit-secret".
+        let message = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+                       eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ";
+        let signature = "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+        let secret = b"your-256-bit-secret";
+        let signed =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(secret), Algorithm::HS256);
+        assert_eq!(signed.expect("sign"), signature);
+        let verify = |key: &[u8]| {
+            jsonwebtoken::crypto::verify(
+                signature,
+                message.as_bytes(),
+                &DecodingKey::from_secret(key),
+                Algorithm::HS256,
+            )
+        };
+        assert!(verify(secret).expect("verify"));
+        assert!(!verify(b"another-secret").expect("verify"));
+    }
+
+    #[test]
     fn the_generated_secret_is_persisted_with_mode_0600() {
         let dir = tempfile::tempdir().expect("dir");
         let first = load_or_create_secret("", dir.path()).expect("create");

@@ -324,6 +324,7 @@ mod tests {
             (None, &[("KANBAN__OPS__MEMORY_SAMPLE_INTERVAL_SECONDS", "0")], "ops.memory_sample_interval_seconds"),
             (None, &[("KANBAN__OPS__MEMORY_THRESHOLD_MB", "0")], "ops.memory_threshold_mb"),
             (None, &[("KANBAN__OPS__MEMORY_RELEASE_INTERVAL_SECONDS", "3601")], "ops.memory_release_interval_seconds"),
+            (None, &[("KANBAN__OPS__MEMORY_RELEASE_INTERVAL_SECONDS", "29")], "ops.memory_release_interval_seconds"),
             (None, &[("KANBAN__BACKUP__KEEP", "0")], "backup.keep"),
             (None, &[("KANBAN__REALTIME__MAX_REPLAY", "0")], "realtime.max_replay"),
             (None, &[("KANBAN__REALTIME__REPLAY_PAGE_SIZE", "0")], "realtime.replay_page_size"),

@@ -7,6 +7,9 @@
 //! (BENCHMARKS.md). So the writer task gets a thread of its own with a single-threaded runtime,
 //! and both it and the connection's SQLite thread (which inherits the affinity of the thread that
 //! opens the connection) are bound to one CPU. Everything else stays free to use every core.
+//!
+//! Off by default (`database.pin_writer`): under a CPU quota (a container) the affinity mask still
+//! lists every host CPU, and binding to one of them helps only where this server owns its CPUs.
 
 use std::future::Future;
 

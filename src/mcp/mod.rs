@@ -5,6 +5,7 @@
 //! route, so history rows, events and idempotency are the same. No SQL and no HTTP plumbing here.
 
 mod args;
+#[cfg(feature = "stdio-bridge")]
 pub mod bridge;
 mod catalog;
 mod handler;

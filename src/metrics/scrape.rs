@@ -83,18 +83,6 @@ fn writer_families(writer: &WriterHandle) -> Vec<MetricFamily> {
             s.command_seconds,
         ),
         single(
-            "kanban_db_writer_statements_total",
-            "SQL statements started on the write connection",
-            COUNTER,
-            s.statements as f64,
-        ),
-        single(
-            "kanban_db_writer_trigger_runs_total",
-            "Trigger programs run on the write connection",
-            COUNTER,
-            s.trigger_runs as f64,
-        ),
-        single(
             "kanban_db_writer_max_batch_size",
             "Largest batch committed since start",
             GAUGE,
@@ -102,6 +90,21 @@ fn writer_families(writer: &WriterHandle) -> Vec<MetricFamily> {
         ),
         single("kanban_db_writer_queue_depth", "Commands waiting for the writer", GAUGE, writer.queue_depth() as f64),
     ];
+    // Counted only in builds with the `statement-stats` feature (the tests and the benchmark).
+    if cfg!(feature = "statement-stats") {
+        out.push(single(
+            "kanban_db_writer_statements_total",
+            "SQL statements started on the write connection",
+            COUNTER,
+            s.statements as f64,
+        ));
+        out.push(single(
+            "kanban_db_writer_trigger_runs_total",
+            "Trigger programs run on the write connection",
+            COUNTER,
+            s.trigger_runs as f64,
+        ));
+    }
     out.extend(writer.histograms());
     out
 }

@@ -334,6 +334,45 @@ async fn the_stdio_bridge_relays_a_session_to_the_running_server() {
     client.cancel().await.ok();
 }
 
+/// Start the stdio bridge against `app` with `token`, send it an `initialize` request, and wait
+/// for it to exit; returns its exit status and what it wrote on stderr.
+async fn bridge_with_token(app: &TestApp, token: &str) -> (std::process::ExitStatus, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_agent-kanban"))
+        .arg("mcp")
+        .arg("--url")
+        .arg(app.url("/mcp"))
+        .arg("--token")
+        .arg(token)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the bridge");
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": { "name": "bridge-test", "version": "1" }
+        }
+    });
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(format!("{initialize}\n").as_bytes()).await.expect("write initialize");
+    stdin.flush().await.expect("flush");
+    let out = tokio::time::timeout(LIMIT, child.wait_with_output()).await.expect("exits in time").expect("wait");
+    drop(stdin);
+    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn the_stdio_bridge_with_a_bad_token_says_invalid_or_expired_token_and_exits_1() {
+    let app = spawn_app().await;
+    let (status, stderr) = bridge_with_token(&app, "not-a-token").await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim(), "error: invalid or expired token");
+}
+
 #[tokio::test]
 async fn status_reports_mcp_and_the_switch_and_origin_check_guard_the_endpoint() {
     let app = spawn_app().await;

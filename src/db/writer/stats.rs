@@ -6,10 +6,13 @@
 //! latency (`kanban_db_writer_batch_size`, `kanban_db_writer_commit_seconds`), observed by the
 //! writer task and read by the metrics exposition at scrape time.
 //!
-//! This is the only place that calls SQLite's C API directly; it installs and removes one trace
-//! callback and owns nothing else.
+//! The statement and trigger counts (and the statement recording of the query-plan test) need the
+//! cargo feature `statement-stats`, which the tests and the benchmark enable and a shipped build
+//! does not: without it they stay 0. With it, this is the only place that calls SQLite's C API
+//! directly; it installs and removes one trace callback and owns nothing else.
 
 use std::collections::BTreeSet;
+#[cfg(feature = "statement-stats")]
 use std::ffi::{c_int, c_uint, c_void};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -79,9 +82,10 @@ pub struct WriterStats {
     pub command_seconds: f64,
     /// The largest batch committed so far.
     pub max_batch_size: u64,
-    /// SQL statements started on the write connection, transaction control included.
+    /// SQL statements started on the write connection, transaction control included (0 without
+    /// the `statement-stats` feature).
     pub statements: u64,
-    /// Trigger programs run (maintained counts and sequence numbers).
+    /// Trigger programs run (maintained counts and sequence numbers; 0 without `statement-stats`).
     pub trigger_runs: u64,
 }
 
@@ -132,6 +136,7 @@ impl Counters {
         self.recorded.lock().map(|set| set.iter().cloned().collect()).unwrap_or_default()
     }
 
+    #[cfg(feature = "statement-stats")]
     fn statement(&self, text: &[u8]) {
         self.statements.fetch_add(1, Ordering::Relaxed);
         if self.recording.load(Ordering::Relaxed)
@@ -155,9 +160,11 @@ impl Counters {
 }
 
 /// SQLite's `SQLITE_TRACE_STMT` event code (sqlite3.h).
+#[cfg(feature = "statement-stats")]
 const SQLITE_TRACE_STMT: c_uint = 1;
 
 /// Called by SQLite at the start of every statement and trigger program of the write connection.
+#[cfg(feature = "statement-stats")]
 unsafe extern "C" fn on_statement(_event: c_uint, ctx: *mut c_void, _stmt: *mut c_void, sql: *mut c_void) -> c_int {
     // SAFETY: `ctx` is the pointer `install` obtained from `Arc::into_raw`; that reference is only
     // released by `remove`, after SQLite has been told to stop calling us.
@@ -178,6 +185,7 @@ unsafe extern "C" fn on_statement(_event: c_uint, ctx: *mut c_void, _stmt: *mut 
 }
 
 /// Start counting the statements of `conn` into `counters`; returns whether it was installed.
+#[cfg(feature = "statement-stats")]
 pub(super) async fn install(conn: &mut SqliteConnection, counters: &Arc<Counters>) -> bool {
     let Ok(mut handle) = conn.lock_handle().await else { return false };
     let ctx = Arc::into_raw(counters.clone()) as *mut c_void;
@@ -194,7 +202,14 @@ pub(super) async fn install(conn: &mut SqliteConnection, counters: &Arc<Counters
     rc == 0
 }
 
+/// Without the `statement-stats` feature nothing is counted: never installed.
+#[cfg(not(feature = "statement-stats"))]
+pub(super) async fn install(_conn: &mut SqliteConnection, _counters: &Arc<Counters>) -> bool {
+    false
+}
+
 /// Stop counting and release the reference a successful `install` handed to SQLite.
+#[cfg(feature = "statement-stats")]
 pub(super) async fn remove(conn: &mut SqliteConnection, counters: &Arc<Counters>) {
     let Ok(mut handle) = conn.lock_handle().await else { return };
     // SAFETY: unregistering takes effect at once; the handle is locked, so no callback is running.
@@ -205,3 +220,7 @@ pub(super) async fn remove(conn: &mut SqliteConnection, counters: &Arc<Counters>
         drop(unsafe { Arc::from_raw(Arc::as_ptr(counters)) });
     }
 }
+
+/// Without the `statement-stats` feature there is nothing to remove.
+#[cfg(not(feature = "statement-stats"))]
+pub(super) async fn remove(_conn: &mut SqliteConnection, _counters: &Arc<Counters>) {}
