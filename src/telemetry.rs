@@ -124,34 +124,26 @@ impl RequestLine {
     fn finish(mut self, metrics: &Metrics, resp: &Response) {
         self.in_flight = None;
         metrics.observe_request(&self.method, &self.route, resp.status(), self.start.elapsed());
+        self.write(Some(resp.status().as_u16()));
+    }
+
+    /// Write the line: "request completed" with its status, or, without one, "abandoned".
+    fn write(&self, status: Option<u16>) {
         let (latency_ms, user_id) = (self.latency_ms(), self.user.get().copied());
         let client_ip = self.client_ip.map(tracing::field::display);
         let (method, route, path) = (&self.method, &self.route, &self.path);
-        self.span.in_scope(|| {
-            tracing::info!(
+        self.span.in_scope(|| match status {
+            Some(status) => tracing::info!(
                 method = %method,
                 route,
                 path,
-                status = resp.status().as_u16(),
+                status,
                 latency_ms,
                 client_ip,
                 user_id,
                 "request completed"
-            );
-        });
-    }
-}
-
-impl Drop for RequestLine {
-    fn drop(&mut self) {
-        if self.in_flight.take().is_none() {
-            return;
-        }
-        let (latency_ms, user_id) = (self.latency_ms(), self.user.get().copied());
-        let client_ip = self.client_ip.map(tracing::field::display);
-        let (method, route, path) = (&self.method, &self.route, &self.path);
-        self.span.in_scope(|| {
-            tracing::warn!(
+            ),
+            None => tracing::warn!(
                 method = %method,
                 route,
                 path,
@@ -159,8 +151,17 @@ impl Drop for RequestLine {
                 client_ip,
                 user_id,
                 "request abandoned before its response was ready"
-            );
+            ),
         });
+    }
+}
+
+impl Drop for RequestLine {
+    fn drop(&mut self) {
+        // `finish` took the in-flight guard: the line is written already.
+        if self.in_flight.take().is_some() {
+            self.write(None);
+        }
     }
 }
 
